@@ -1,0 +1,1 @@
+"""The outsourcing advisor: flows, the conversation engine and the advice they give."""

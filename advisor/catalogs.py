@@ -1,0 +1,78 @@
+"""Checks of the translation catalogs against the messages the code and flows use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from string import Formatter
+
+from babel.messages.pofile import read_po
+
+from .flow import Flow
+from .i18n import DOMAIN, LANGUAGES, catalog_path, locales_dir
+
+
+def template_path():
+    return locales_dir() / f"{DOMAIN}.pot"
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{name}` fields of a format string (empty when it does not parse)."""
+    try:
+        return {name for _, name, _, _ in Formatter().parse(text) if name}
+    except ValueError:
+        return {"<broken braces>"}
+
+
+def expected_messages(flows: Iterable[Flow]) -> dict[str, str]:
+    """Every message id the advisor uses, with where it comes from: the template and flows."""
+    expected: dict[str, str] = {}
+    path = template_path()
+    if path.exists():
+        with path.open("rb") as handle:
+            for message in read_po(handle):
+                if message.id:
+                    msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+                    expected[msgid] = f"{path}:{message.lineno}"
+    for flow in flows:
+        for text, line, _ in flow.texts():
+            expected.setdefault(text, f"{flow.path}:{line or 1}")
+    return expected
+
+
+def check_catalogs(flows: Iterable[Flow], languages: Iterable[str] = LANGUAGES) -> list[str]:
+    """Problems in the catalogs: missing, fuzzy or empty translations, mismatched fields."""
+    problems: list[str] = []
+    expected = expected_messages(list(flows))
+    for language in languages:
+        path = catalog_path(language)
+        if not path.exists():
+            problems.append(f"{path}:1: the {language} catalog is missing")
+            continue
+        with path.open("rb") as handle:
+            try:
+                catalog = read_po(handle, locale=language, abort_invalid=True)
+            except Exception as error:  # babel raises PoFileError and others
+                problems.append(f"{path}:1: cannot read the catalog: {error}")
+                continue
+        for msgid, origin in expected.items():
+            message = catalog.get(msgid)
+            if message is None:
+                problems.append(f"{path}:1: missing translation of {msgid!r} (from {origin})")
+                continue
+            where = f"{path}:{message.lineno}"
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if message.fuzzy:
+                problems.append(f"{where}: fuzzy translation of {msgid!r}")
+            if not all(s and s.strip() for s in strings):
+                problems.append(f"{where}: empty translation of {msgid!r}")
+                continue
+            sources = message.id if isinstance(message.id, tuple) else (message.id,)
+            wanted = set().union(*(placeholders(s) for s in sources))
+            for string in strings:
+                found = placeholders(string)
+                if found != wanted:
+                    problems.append(
+                        f"{where}: placeholders {sorted(found)} do not match "
+                        f"{sorted(wanted)} in {msgid!r}"
+                    )
+    return problems

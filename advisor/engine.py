@@ -1,0 +1,370 @@
+"""The conversation engine: one flow's state machine applied to small conversation records.
+
+Pure on purpose: no Telegram, SQL, printing or clock. A front end calls `start`, `answer`,
+`back` and `restart`, stores the `Conversation` it gets back, and renders the `Prompt` or the
+`Recommendation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from transitions import Machine
+
+from .advice import Recommendation, recommend
+from .conditions import Context
+from .flow import SUMMARY, Flow, Option, Question, RedFlag, successors
+from .numbers import parse_number
+
+ANSWER = "answer"
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class InvalidAnswer(ValueError):
+    """An input the current question cannot take. `code` is a message id for the front end."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Everything that is one conversation: small enough to store after every answer.
+
+    `answers` holds every answer given, also to questions later left behind by `back`
+    (they come back as defaults); `path` is the questions answered on the way to `state`.
+    """
+
+    flow_id: str
+    flow_version: str
+    state: str
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    path: tuple[str, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.state == SUMMARY
+
+    def current_answers(self) -> dict[str, Any]:
+        """The answers on the path taken: what the advice is given on."""
+        return {q: self.answers[q] for q in self.path if q in self.answers}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A question as a front end shows it."""
+
+    question: Question
+    options: tuple[Option, ...]
+    step: int
+    total: int
+    default: Any = None
+
+    @property
+    def id(self) -> str:
+        return self.question.id
+
+    @property
+    def kind(self) -> str:
+        return self.question.kind
+
+    @property
+    def text(self) -> str:
+        return self.question.text
+
+    @property
+    def multiple(self) -> bool:
+        return self.question.multiple
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What an engine call gives back: the new record and what to show."""
+
+    conversation: Conversation
+    prompt: Prompt | None = None
+    recommendation: Recommendation | None = None
+    tips: tuple[RedFlag, ...] = ()
+
+
+class _Cursor:
+    """The model the shared machine moves: a state and the answers its guards read."""
+
+    __slots__ = ("answers", "state")
+
+    def __init__(self, state: str, answers: Mapping[str, Any]) -> None:
+        self.state = state
+        self.answers = answers
+
+
+class Engine:
+    """One flow's machine, built once and shared by every conversation on that flow."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.first = flow.questions[0].id
+        self.machine = Machine(
+            model=None,
+            states=[*(q.id for q in flow.questions), SUMMARY],
+            initial=self.first,
+            auto_transitions=False,
+            send_event=True,
+        )
+        self._ahead: dict[str, tuple[Question, ...]] = {}
+        for question in flow.questions:
+            chain = successors(question, flow.questions, flow.by_id)
+            for dest in chain:
+                guard = [] if dest == SUMMARY else [_shows(flow.by_id[dest])]
+                self.machine.add_transition(ANSWER, question.id, dest, conditions=guard)
+            self._ahead[question.id] = self._static_chain(question)
+        self._answer_event = self.machine.events[ANSWER]
+        self._tip_flags = tuple(f for f in flow.flags if f.tip)
+
+    def _static_chain(self, question: Question) -> tuple[Question, ...]:
+        """Every question that may still come after this one, in order (for progress)."""
+        ids = []
+        current = question
+        while (nxt := successors(current, self.flow.questions, self.flow.by_id)[0]) != SUMMARY:
+            # successors()[0] is the next one in line whether or not it is shown
+            ids.append(nxt)
+            current = self.flow.by_id[nxt]
+        return tuple(self.flow.by_id[i] for i in ids)
+
+    # -- the verbs --------------------------------------------------------------------------
+
+    def start(self) -> Turn:
+        conversation = Conversation(self.flow.id, self.flow.version, self.first)
+        return Turn(conversation, self.prompt(conversation))
+
+    def restart(self, conversation: Conversation | None = None) -> Turn:
+        """A new conversation from the first question; storage keeps the old one in history."""
+        return self.start()
+
+    def prompt(self, conversation: Conversation) -> Prompt | None:
+        if conversation.finished:
+            return None
+        question = self.flow.by_id[conversation.state]
+        known = conversation.current_answers()
+        context = Context(known)
+        ahead = sum(1 for q in self._ahead[question.id] if q.when.holds(context))
+        step = len(conversation.path) + 1
+        return Prompt(
+            question=question,
+            options=self.flow.options_for(question, known),
+            step=step,
+            total=step + ahead,
+            default=conversation.answers.get(question.id),
+        )
+
+    def answer(self, conversation: Conversation, value: Any, locale: str = "en") -> Turn:
+        """Record an answer to the current question and move on; raises InvalidAnswer."""
+        self._check_flow(conversation)
+        if conversation.finished:
+            raise InvalidAnswer("already_finished")
+        question = self.flow.by_id[conversation.state]
+        before = conversation.current_answers()
+        clean = self.normalize(question, value, before, locale)
+        answers = {**conversation.answers, question.id: clean}
+        after = {**before, question.id: clean}
+        cursor = _Cursor(question.id, after)
+        self._answer_event.trigger(cursor)
+        path = (*conversation.path, question.id)
+        moved = Conversation(conversation.flow_id, conversation.flow_version, cursor.state,
+                             answers, path)
+        tips = self._new_tips(question.id, before, after)
+        if moved.finished:
+            return Turn(moved, recommendation=recommend(self.flow, after), tips=tips)
+        return Turn(moved, self.prompt(moved), tips=tips)
+
+    def back(self, conversation: Conversation) -> Turn:
+        """Return to the previous question; its earlier answer becomes the default."""
+        self._check_flow(conversation)
+        if not conversation.path:
+            raise InvalidAnswer("nothing_to_go_back_to")
+        moved = Conversation(
+            conversation.flow_id,
+            conversation.flow_version,
+            conversation.path[-1],
+            conversation.answers,
+            conversation.path[:-1],
+        )
+        return Turn(moved, self.prompt(moved))
+
+    def recommendation(self, conversation: Conversation) -> Recommendation:
+        return recommend(self.flow, conversation.current_answers())
+
+    def resume(self, conversation: Conversation) -> Turn:
+        """What to show for a stored conversation; one from another flow version is migrated."""
+        if conversation.flow_version != self.flow.version:
+            conversation = self.migrate(conversation)
+        if conversation.finished:
+            return Turn(conversation, recommendation=self.recommendation(conversation))
+        return Turn(conversation, self.prompt(conversation))
+
+    def migrate(self, conversation: Conversation) -> Conversation:
+        """Replay a conversation's answers on this flow version, keeping those still valid.
+
+        It stops at the first question with no valid answer, which is then asked again.
+        """
+        kept: dict[str, Any] = {}
+        fresh = self.start().conversation
+        current = fresh
+        for question_id in conversation.path:
+            if current.finished or question_id != current.state:
+                break
+            try:
+                current = self.answer(current, conversation.answers[question_id]).conversation
+            except (InvalidAnswer, KeyError):
+                break
+            kept[question_id] = current.answers[question_id]
+        defaults = {
+            q: v for q, v in conversation.answers.items() if q in self.flow.by_id and q not in kept
+        }
+        return Conversation(
+            self.flow.id, self.flow.version, current.state, {**defaults, **kept}, current.path
+        )
+
+    def run(self, answers: Mapping[str, Any], locale: str = "en") -> tuple[Conversation, Turn]:
+        """Walk the flow with a complete set of answers keyed by question id.
+
+        Raises AnswersError naming every question whose answer is missing or invalid.
+        """
+        problems: dict[str, InvalidAnswer] = {}
+        turn = self.start()
+        conversation = turn.conversation
+        while not conversation.finished:
+            question_id = conversation.state
+            if question_id not in answers:
+                problems[question_id] = InvalidAnswer("missing_answer")
+                break
+            try:
+                turn = self.answer(conversation, answers[question_id], locale)
+            except InvalidAnswer as error:
+                problems[question_id] = error
+                break
+            conversation = turn.conversation
+        unknown = [q for q in answers if q not in self.flow.by_id]
+        for question_id in unknown:
+            problems[question_id] = InvalidAnswer("unknown_question")
+        if problems:
+            raise AnswersError(problems)
+        return conversation, turn
+
+    # -- checking one answer --------------------------------------------------------------
+
+    def normalize(
+        self, question: Question, value: Any, answers: Mapping[str, Any], locale: str = "en"
+    ) -> Any:
+        """The canonical form of an answer (option id, tuple of ids, bool, number, text)."""
+        kind = question.kind
+        if kind == "single":
+            valid = {o.id for o in self.flow.options_for(question, answers)}
+            if not isinstance(value, str) or value not in valid:
+                raise InvalidAnswer("unknown_option", value=str(value))
+            return value
+        if kind == "multiple":
+            return self._normalize_multiple(question, value, answers)
+        if kind == "yes_no":
+            return _yes_no(value)
+        if kind == "number":
+            return self._normalize_number(question, value, locale)
+        text = value.strip() if isinstance(value, str) else ""
+        if not text:
+            raise InvalidAnswer("empty_text")
+        if len(text) > question.max_length:
+            raise InvalidAnswer("text_too_long", limit=question.max_length)
+        return text
+
+    def _normalize_multiple(
+        self, question: Question, value: Any, answers: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, Iterable):
+            raise InvalidAnswer("unknown_option", value=str(value))
+        chosen = set()
+        options = self.flow.options_for(question, answers)
+        valid = {o.id: o for o in options}
+        for item in value:
+            if not isinstance(item, str) or item not in valid:
+                raise InvalidAnswer("unknown_option", value=str(item))
+            chosen.add(item)
+        if not chosen:
+            raise InvalidAnswer("choose_at_least_one")
+        exclusive = [o for o in chosen if valid[o].exclusive]
+        if exclusive and len(chosen) > 1:
+            raise InvalidAnswer("exclusive_option", option=exclusive[0])
+        return tuple(o.id for o in options if o.id in chosen)
+
+    def _normalize_number(self, question: Question, value: Any, locale: str) -> int | float:
+        if isinstance(value, bool):
+            raise InvalidAnswer("not_a_number", value=str(value))
+        number = value if isinstance(value, int | float) else parse_number(str(value), locale)
+        if number is None or number != number or number in (float("inf"), float("-inf")):
+            raise InvalidAnswer("not_a_number", value=str(value))
+        if isinstance(number, float) and number.is_integer():
+            number = int(number)
+        if question.minimum is not None and number < question.minimum:
+            raise InvalidAnswer("below_minimum", minimum=question.minimum)
+        if question.maximum is not None and number > question.maximum:
+            raise InvalidAnswer("above_maximum", maximum=question.maximum)
+        return number
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _check_flow(self, conversation: Conversation) -> None:
+        if (conversation.flow_id, conversation.flow_version) != (self.flow.id, self.flow.version):
+            raise InvalidAnswer("flow_changed")
+
+    def _new_tips(
+        self, question_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> tuple[RedFlag, ...]:
+        """Tips for the flags this very answer raised (and that were not raised already)."""
+        old, new = Context(before), Context(after)
+        return tuple(
+            flag
+            for flag in self._tip_flags
+            if any(ref.question == question_id for ref in flag.when.references())
+            and flag.when.holds(new)
+            and not flag.when.holds(old)
+        )
+
+
+class AnswersError(ValueError):
+    """A set of answers with problems, keyed by question id."""
+
+    def __init__(self, problems: Mapping[str, InvalidAnswer]) -> None:
+        super().__init__(", ".join(f"{q}: {e.code}" for q, e in problems.items()))
+        self.problems = dict(problems)
+
+
+def _shows(question: Question):
+    """The guard of a transition into `question`: its condition on the answers so far."""
+    condition = question.when
+
+    def guard(event) -> bool:
+        return condition.holds(Context(event.model.answers))
+
+    guard.__name__ = f"shows_{question.id}"
+    return guard
+
+
+_YES = {"yes", "true", "y", "1"}
+_NO = {"no", "false", "n", "0"}
+
+
+def _yes_no(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+    raise InvalidAnswer("not_yes_no", value=str(value))

@@ -1,0 +1,40 @@
+"""Texts the front ends show for engine and storage errors, keyed by their codes."""
+
+from __future__ import annotations
+
+from .engine import InvalidAnswer
+from .i18n import N_, Translator
+
+ERRORS = {
+    "unknown_option": N_("Please choose one of the options."),
+    "choose_at_least_one": N_("Please choose at least one option."),
+    "exclusive_option": N_("“{option}” cannot be combined with other options."),
+    "not_a_number": N_("Please type a number, for example {example}."),
+    "below_minimum": N_("The number must be at least {minimum}."),
+    "above_maximum": N_("The number must be at most {maximum}."),
+    "empty_text": N_("Please type an answer."),
+    "text_too_long": N_("Please keep your answer under {limit} characters."),
+    "not_yes_no": N_("Please answer yes or no."),
+    "already_finished": N_("This conversation is finished. Start a new one to change answers."),
+    "nothing_to_go_back_to": N_("This is the first question, so there is nothing to go back to."),
+    "flow_changed": N_("The questions were updated meanwhile. Please answer this one again."),
+    "missing_answer": N_("no answer given"),
+    "unknown_question": N_("not a question of this flow"),
+    "busy": N_("The advisor is busy right now. Please try again in a moment."),
+    "unavailable": N_("Your answer could not be saved. Please try again later."),
+    "stale": N_("That button belongs to an earlier question. Here is the current one."),
+}
+
+
+def error_text(error: InvalidAnswer | str, t: Translator, option_text: str = "") -> str:
+    """The translated sentence for an error code, with its numbers formatted for the locale."""
+    code = error if isinstance(error, str) else error.code
+    params = {} if isinstance(error, str) else dict(error.params)
+    for key in ("minimum", "maximum", "limit"):
+        if key in params:
+            params[key] = t.number(params[key])
+    params.setdefault("example", t.number(12000))
+    params["option"] = option_text or params.get("option", "")
+    params.pop("value", None)
+    message = ERRORS.get(code, ERRORS["unavailable"])
+    return t(message, **{k: v for k, v in params.items() if "{" + k + "}" in message})

@@ -1,0 +1,49 @@
+"""Numbers the way people type them, in their own locale.
+
+`12000`, `12 000`, `12,000` and `12.000` all mean twelve thousand where that is the
+custom; a decimal separator is honoured only in the locale that uses it (`2,5` is two and a
+half in Swedish, `2.5` in English).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
+_SIGNED = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+@lru_cache(maxsize=16)
+def _symbols(locale: str) -> tuple[str, str]:
+    parsed = Locale.parse(locale)
+    return get_decimal_symbol(parsed), get_group_symbol(parsed)
+
+
+def parse_number(text: str, locale: str = "en") -> int | float | None:
+    """The number in `text`, or None when it is not one."""
+    text = _SPACES.sub("", text.strip())
+    if not text:
+        return None
+    decimal, group = _symbols(locale)
+    group = "" if group.isspace() or group in "\u00a0\u202f" else group
+    other = "," if decimal == "." else "."
+    if group and group in text:
+        # a group separator must separate groups of three digits
+        head, *tail = text.lstrip("+-").split(decimal)[0].split(group)
+        if not head or any(len(part) != 3 for part in tail):
+            return None
+        text = text.replace(group, "")
+    elif other in text and decimal in text:
+        return None
+    elif other in text and re.fullmatch(r"[+-]?\d{1,3}(\%s\d{3})+" % other, text):
+        # 12,000 typed in a locale that groups with '.' or spaces: still twelve thousand
+        text = text.replace(other, "")
+    text = text.replace(decimal, ".")
+    if not _SIGNED.match(text):
+        return None
+    number = float(text)
+    return int(number) if number.is_integer() and "." not in text else number

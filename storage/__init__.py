@@ -1,0 +1,25 @@
+"""Storage: the advisor's SQLite file (see store.py for the verbs)."""
+
+from .store import (
+    DEFAULT_PATH,
+    StaleConversation,
+    StorageError,
+    Store,
+    StoredConversation,
+    Summary,
+    User,
+    default_path,
+    now_iso,
+)
+
+__all__ = [
+    "DEFAULT_PATH",
+    "StaleConversation",
+    "StorageError",
+    "Store",
+    "StoredConversation",
+    "Summary",
+    "User",
+    "default_path",
+    "now_iso",
+]

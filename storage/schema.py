@@ -1,0 +1,88 @@
+"""The database schema as an ordered list of migrations (sqlite-utils `Migrations`).
+
+Opening a database applies whatever is pending, so an older file is upgraded in place.
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("advisor")
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    db["users"].create(
+        {
+            "id": int,
+            "channel": str,
+            "external_id": str,
+            "name": str,
+            "language": str,
+            "language_chosen": int,
+            "active": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"channel", "external_id", "created_at", "updated_at"},
+        defaults={"language_chosen": 0, "active": 1},
+    )
+    db["users"].create_index(["channel", "external_id"], unique=True)
+    db["conversations"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "flow_id": str,
+            "flow_version": str,
+            "state": str,
+            "answers": str,
+            "path": str,
+            "language": str,
+            "status": str,
+            "seq": int,
+            "started_at": str,
+            "updated_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+        not_null={"user_id", "flow_id", "flow_version", "state", "status", "seq"},
+    )
+    db["conversations"].create_index(["user_id", "status"])
+    db["answers"].create(
+        {
+            "id": int,
+            "conversation_id": int,
+            "seq": int,
+            "action": str,
+            "question_id": str,
+            "value": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id")],
+        not_null={"conversation_id", "seq", "action", "question_id", "created_at"},
+    )
+    db["answers"].create_index(["conversation_id", "seq"], unique=True)
+    db["summaries"].create(
+        {
+            "id": int,
+            "conversation_id": int,
+            "user_id": int,
+            "flow_id": str,
+            "flow_version": str,
+            "verdict": str,
+            "main_goal": str,
+            "flags": str,
+            "data": str,
+            "language": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id"), ("user_id", "users", "id")],
+        not_null={"conversation_id", "user_id", "verdict", "data", "created_at"},
+    )
+    db["summaries"].create_index(["conversation_id"], unique=True)
+    db["summaries"].create_index(["user_id", "created_at"])

@@ -1,0 +1,437 @@
+"""Everything the advisor keeps, in one SQLite file: a few verbs, each one transaction.
+
+Nothing else in the project writes SQL. Every answer is committed (with the conversation's
+new state) before the next question is shown, so a process killed at any moment resumes at
+the same question with every earlier answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from advisor.advice import Recommendation
+from advisor.engine import Conversation
+
+from .schema import migrations
+
+DEFAULT_PATH = "advisor.db"
+BUSY_TIMEOUT = 5.0
+
+
+class StorageError(RuntimeError):
+    """The database cannot take a write now (locked, full, read-only); nothing was written.
+
+    `code` is a message id for the front end: `busy` or `unavailable`.
+    """
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class StaleConversation(RuntimeError):
+    """Another write moved the conversation on first (a double press, a second process)."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    channel: str
+    external_id: str
+    name: str | None
+    language: str | None
+    language_chosen: bool
+    active: bool
+
+
+@dataclass(frozen=True)
+class StoredConversation:
+    id: int
+    user_id: int
+    conversation: Conversation
+    language: str | None
+    status: str
+    seq: int
+    started_at: str
+    updated_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    id: int
+    conversation_id: int
+    user_id: int
+    flow_id: str
+    flow_version: str
+    language: str | None
+    created_at: str
+    recommendation: Recommendation
+
+
+def default_path() -> str:
+    return os.environ.get("ADVISOR_DB") or DEFAULT_PATH
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Store:
+    """The advisor's SQLite file, opened (created and migrated if need be) on construction."""
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float = BUSY_TIMEOUT) -> None:
+        self.path = str(path or default_path())
+        if self.path != ":memory:" and not os.path.exists(self.path):
+            # owner-only from the first byte: the file holds people's business answers
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        connection = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
+        self.db = Database(connection)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            migrations.apply(self.db)
+        except sqlite3.Error as error:
+            connection.close()
+            raise _storage_error(error) from error
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the write lock is taken up front so it waits, then commits."""
+        conn = self.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise _storage_error(error) from error
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise _storage_error(error) from error
+            raise
+
+    def schema_version(self) -> list[str]:
+        return [m.name for m in migrations.applied(self.db)]
+
+    # -- users -----------------------------------------------------------------------------
+
+    def user(
+        self,
+        channel: str,
+        external_id: str | int,
+        *,
+        name: str | None = None,
+        language: str | None = None,
+        now: str | None = None,
+    ) -> User:
+        """The user of a channel ('telegram', 'terminal'), created on first sight."""
+        external_id = str(external_id)
+        row = self._user_row(channel, external_id)
+        if row is not None and (name is None or row["name"] == name):
+            return _user(row)
+        now = now or now_iso()
+        with self._write() as conn:
+            if row is None:
+                conn.execute(
+                    "INSERT OR IGNORE INTO users (channel, external_id, name, language, "
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (channel, external_id, name, language, now, now),
+                )
+            else:
+                conn.execute(
+                    "UPDATE users SET name = ?, updated_at = ? WHERE id = ?", (name, now, row["id"])
+                )
+        return _user(self._user_row(channel, external_id))
+
+    def _user_row(self, channel: str, external_id: str) -> sqlite3.Row | None:
+        cursor = self.db.conn.execute(
+            "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+        return _first(cursor)
+
+    def get_user(self, user_id: int) -> User | None:
+        row = _first(self.db.conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)))
+        return _user(row) if row else None
+
+    def set_language(self, user_id: int, language: str, *, now: str | None = None) -> None:
+        """Remember a language the user chose; it wins over what their client says."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE users SET language = ?, language_chosen = 1, updated_at = ? WHERE id = ?",
+                (language, now or now_iso(), user_id),
+            )
+            conn.execute(
+                "UPDATE conversations SET language = ? WHERE user_id = ? AND status = 'open'",
+                (language, user_id),
+            )
+
+    def set_active(self, user_id: int, active: bool, *, now: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE users SET active = ?, updated_at = ? WHERE id = ?",
+                (int(active), now or now_iso(), user_id),
+            )
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def open_conversation(self, user_id: int) -> StoredConversation | None:
+        """The user's unfinished conversation, if any."""
+        cursor = self.db.conn.execute(
+            "SELECT * FROM conversations WHERE user_id = ? AND status = 'open' "
+            "ORDER BY id DESC LIMIT 1",
+            (user_id,),
+        )
+        row = _first(cursor)
+        return _conversation(row) if row else None
+
+    def get_conversation(self, conversation_id: int) -> StoredConversation | None:
+        cursor = self.db.conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        row = _first(cursor)
+        return _conversation(row) if row else None
+
+    def start_conversation(
+        self,
+        user_id: int,
+        conversation: Conversation,
+        *,
+        language: str | None = None,
+        now: str | None = None,
+    ) -> StoredConversation:
+        """Begin a new conversation; an open one is kept in history as 'restarted'."""
+        now = now or now_iso()
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE conversations SET status = 'restarted', updated_at = ? "
+                "WHERE user_id = ? AND status = 'open'",
+                (now, user_id),
+            )
+            cursor = conn.execute(
+                "INSERT INTO conversations (user_id, flow_id, flow_version, state, answers, path, "
+                "language, status, seq, started_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'open', 0, ?, ?)",
+                (
+                    user_id,
+                    conversation.flow_id,
+                    conversation.flow_version,
+                    conversation.state,
+                    _json(_plain(conversation.answers)),
+                    _json(list(conversation.path)),
+                    language,
+                    now,
+                    now,
+                ),
+            )
+            conversation_id = cursor.lastrowid
+        return StoredConversation(
+            conversation_id, user_id, conversation, language, "open", 0, now, now, None
+        )
+
+    def record(
+        self,
+        stored: StoredConversation,
+        new: Conversation,
+        *,
+        action: str,
+        question_id: str,
+        value: Any = None,
+        recommendation: Recommendation | None = None,
+        now: str | None = None,
+    ) -> StoredConversation:
+        """Append one step (an answer, a back) and save the new state, in one transaction.
+
+        With a recommendation the conversation is finished and its summary saved in the same
+        transaction. Raises StaleConversation when the conversation moved on meanwhile.
+        """
+        now = now or now_iso()
+        seq = stored.seq + 1
+        finished = recommendation is not None
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE conversations SET flow_version = ?, state = ?, answers = ?, path = ?, "
+                "seq = ?, updated_at = ?, status = ?, finished_at = ? "
+                "WHERE id = ? AND seq = ? AND status = 'open'",
+                (
+                    new.flow_version,
+                    new.state,
+                    _json(_plain(new.answers)),
+                    _json(list(new.path)),
+                    seq,
+                    now,
+                    "finished" if finished else "open",
+                    now if finished else None,
+                    stored.id,
+                    stored.seq,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise StaleConversation(f"conversation {stored.id} is no longer at step {seq - 1}")
+            conn.execute(
+                "INSERT INTO answers (conversation_id, seq, action, question_id, value, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (stored.id, seq, action, question_id, _json(_plain(value)), now),
+            )
+            if recommendation is not None:
+                conn.execute(
+                    "INSERT INTO summaries (conversation_id, user_id, flow_id, flow_version, "
+                    "verdict, main_goal, flags, data, language, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        stored.id,
+                        stored.user_id,
+                        new.flow_id,
+                        new.flow_version,
+                        recommendation.verdict,
+                        recommendation.main_goal,
+                        _json(list(recommendation.flags)),
+                        _json(recommendation.to_dict()),
+                        stored.language,
+                        now,
+                    ),
+                )
+        return StoredConversation(
+            stored.id,
+            stored.user_id,
+            new,
+            stored.language,
+            "finished" if finished else "open",
+            seq,
+            stored.started_at,
+            now,
+            now if finished else None,
+        )
+
+    def steps(self, conversation_id: int) -> list[dict[str, Any]]:
+        """The conversation's log, in order: action, question and value of each step."""
+        cursor = self.db.conn.execute(
+            "SELECT seq, action, question_id, value, created_at FROM answers "
+            "WHERE conversation_id = ? ORDER BY seq",
+            (conversation_id,),
+        )
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        for row in rows:
+            row["value"] = json.loads(row["value"])
+        return rows
+
+    def conversations(self, user_id: int) -> list[StoredConversation]:
+        cursor = self.db.conn.execute(
+            "SELECT * FROM conversations WHERE user_id = ? ORDER BY id", (user_id,)
+        )
+        return [_conversation(row) for row in _rows(cursor)]
+
+    # -- summaries ---------------------------------------------------------------------------
+
+    def latest_summary(self, user_id: int) -> Summary | None:
+        cursor = self.db.conn.execute(
+            "SELECT * FROM summaries WHERE user_id = ? ORDER BY id DESC LIMIT 1", (user_id,)
+        )
+        row = _first(cursor)
+        return _summary(row) if row else None
+
+    def summary_for(self, conversation_id: int) -> Summary | None:
+        cursor = self.db.conn.execute(
+            "SELECT * FROM summaries WHERE conversation_id = ?", (conversation_id,)
+        )
+        row = _first(cursor)
+        return _summary(row) if row else None
+
+
+def _rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
+    columns = [c[0] for c in cursor.description]
+    for row in cursor:
+        yield dict(zip(columns, row, strict=True))
+
+
+def _first(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
+    return next(_rows(cursor), None)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _answers(text: str) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(text).items()}
+
+
+def _user(row: Mapping[str, Any]) -> User:
+    return User(
+        row["id"],
+        row["channel"],
+        row["external_id"],
+        row["name"],
+        row["language"],
+        bool(row["language_chosen"]),
+        bool(row["active"]),
+    )
+
+
+def _conversation(row: Mapping[str, Any]) -> StoredConversation:
+    conversation = Conversation(
+        row["flow_id"],
+        row["flow_version"],
+        row["state"],
+        _answers(row["answers"]),
+        tuple(json.loads(row["path"])),
+    )
+    return StoredConversation(
+        row["id"],
+        row["user_id"],
+        conversation,
+        row["language"],
+        row["status"],
+        row["seq"],
+        row["started_at"],
+        row["updated_at"],
+        row["finished_at"],
+    )
+
+
+def _summary(row: Mapping[str, Any]) -> Summary:
+    return Summary(
+        row["id"],
+        row["conversation_id"],
+        row["user_id"],
+        row["flow_id"],
+        row["flow_version"],
+        row["language"],
+        row["created_at"],
+        Recommendation.from_dict(json.loads(row["data"])),
+    )
+
+
+def _storage_error(error: sqlite3.Error) -> StorageError:
+    message = str(error)
+    busy = "locked" in message or "busy" in message
+    return StorageError("busy" if busy else "unavailable", message)
