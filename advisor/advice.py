@@ -32,7 +32,9 @@ class Recommendation:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["answers"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()}
+        data["answers"] = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()
+        }
         return data
 
     @classmethod
@@ -63,9 +65,7 @@ def recommend(flow: Flow, answers: Mapping[str, Any]) -> Recommendation:
     verdict = rule.verdict if rule else flow.default_verdict
     judged = Context(answers, verdict=verdict, scores=scores)
     rank = {severity: i for i, severity in enumerate(SEVERITIES)}
-    flags = sorted(
-        (f for f in flow.flags if f.when.holds(judged)), key=lambda f: rank[f.severity]
-    )
+    flags = sorted((f for f in flow.flags if f.when.holds(judged)), key=lambda f: rank[f.severity])
     main_goal = _main_goal(flow, answers)
     timeline_answer = answers.get(flow.timeline_question) if flow.timeline_question else None
     return Recommendation(

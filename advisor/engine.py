@@ -174,8 +174,9 @@ class Engine:
         cursor = _Cursor(question.id, after)
         self._answer_event.trigger(cursor)
         path = (*conversation.path, question.id)
-        moved = Conversation(conversation.flow_id, conversation.flow_version, cursor.state,
-                             answers, path)
+        moved = Conversation(
+            conversation.flow_id, conversation.flow_version, cursor.state, answers, path
+        )
         tips = self._new_tips(question.id, before, after)
         if moved.finished:
             return Turn(moved, recommendation=recommend(self.flow, after), tips=tips)

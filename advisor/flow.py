@@ -450,7 +450,9 @@ class _Builder:
             if q.options_from is not None:
                 source = by_id.get(q.options_from)
                 if source is None or source.kind not in ("single", "multiple"):
-                    self.problem(q.line, f"options_from '{q.options_from}' is not a choice question")
+                    self.problem(
+                        q.line, f"options_from '{q.options_from}' is not a choice question"
+                    )
                 elif order[source.id] >= order[q.id]:
                     self.problem(q.line, f"options_from '{q.options_from}' is asked after '{q.id}'")
             if q.kind == "number" and None not in (q.minimum, q.maximum) and q.minimum > q.maximum:
@@ -466,7 +468,9 @@ class _Builder:
             if q.when.uses():
                 self.problem(q.line, f"the condition of '{q.id}' may only look at answers")
         if questions and questions[0].when is not ALWAYS:
-            self.problem(questions[0].line, f"the first question '{questions[0].id}' is always asked")
+            self.problem(
+                questions[0].line, f"the first question '{questions[0].id}' is always asked"
+            )
         self.check_reachable(questions, by_id)
 
     def check_reachable(self, questions: list[Question], by_id: Mapping[str, Question]) -> None:
@@ -624,7 +628,9 @@ class _Builder:
 
     def build_kpis(self, advice: LineDict, sources: Mapping[str, Source]) -> dict[str, Kpi]:
         return {
-            node["id"]: Kpi(node["id"], self.field(node, "text") or "", self.sources_of(node, sources))
+            node["id"]: Kpi(
+                node["id"], self.field(node, "text") or "", self.sources_of(node, sources)
+            )
             for node in self.unique_ids(self.items(advice, "kpis"), "KPI")
         }
 

@@ -39,7 +39,7 @@ def parse_number(text: str, locale: str = "en") -> int | float | None:
         text = text.replace(group, "")
     elif other in text and decimal in text:
         return None
-    elif other in text and re.fullmatch(r"[+-]?\d{1,3}(\%s\d{3})+" % other, text):
+    elif other in text and re.fullmatch(rf"[+-]?\d{{1,3}}(\{other}\d{{3}})+", text):
         # 12,000 typed in a locale that groups with '.' or spaces: still twelve thousand
         text = text.replace(other, "")
     text = text.replace(decimal, ".")

@@ -98,7 +98,9 @@ def build_report(
     goal_note = None
     if rec.main_goal and flow.goal_question:
         goal_question = flow.by_id[flow.goal_question]
-        goal_note = t(N_("Main goal: {goal}"), goal=answer_text(flow, goal_question, rec.main_goal, t))
+        goal_note = t(
+            N_("Main goal: {goal}"), goal=answer_text(flow, goal_question, rec.main_goal, t)
+        )
     add(
         "kpis",
         t(N_("Main goal and KPIs for the SLA")),

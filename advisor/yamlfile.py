@@ -60,7 +60,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequen
 
 def load_yaml(text: str) -> Any:
     """Parse YAML text into LineDict/LineList/scalars; raises yaml.YAMLError with a mark."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    return yaml.load(text, Loader=_Loader)
 
 
 def error_line(error: yaml.YAMLError) -> int | None:

@@ -52,11 +52,89 @@ def cmd_chat(args: argparse.Namespace) -> int:
     flow = open_flow(args)
     language = negotiate(args.lang) if args.lang else system_language()
     with Store(args.db) as store:
-        user = store.user("terminal", args.user or getpass.getuser(), name=args.user, language=language)
+        user = store.user(
+            "terminal", args.user or getpass.getuser(), name=args.user, language=language
+        )
         service = AdvisorService(flow, store)
         if not args.resume and store.open_conversation(user.id) is None:
             log.debug("starting a new conversation for %s", user.id)
         return TerminalChat(service, user, translator(language)).run()
+
+
+class RedactToken(logging.Filter):
+    """Keeps the bot token out of every log line (httpx and PTB log request URLs)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "<token>")
+            record.args = None
+        if (
+            record.exc_info
+            and record.exc_info[1] is not None
+            and self.token in str(record.exc_info[1])
+        ):
+            record.exc_info = None
+            record.msg = f"{record.msg} (details withheld: they contained the token)"
+        return True
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from .service import AdvisorService
+    from .telegram.app import BotConfig, build_application, run
+
+    token = args.token or os.environ.get("TELEGRAM_BOT_TOKEN")
+    if not token:
+        print(
+            "advisor: no Telegram bot token: set TELEGRAM_BOT_TOKEN or pass --token "
+            "(create a bot with @BotFather). Without a token, `advisor chat` runs in the terminal.",
+            file=sys.stderr,
+        )
+        return 2
+    secret = args.webhook_secret or os.environ.get("TELEGRAM_WEBHOOK_SECRET")
+    if args.webhook_url and not secret:
+        print(
+            "advisor: webhook mode needs a secret token: --webhook-secret or "
+            "TELEGRAM_WEBHOOK_SECRET (1-256 characters A-Z a-z 0-9 _ -)",
+            file=sys.stderr,
+        )
+        return 2
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    config = BotConfig(
+        token=token,
+        api_url=args.api_url or os.environ.get("TELEGRAM_API_URL"),
+        file_url=args.file_url or os.environ.get("TELEGRAM_FILE_URL"),
+        webhook_url=args.webhook_url,
+        webhook_secret=secret,
+        listen=args.listen,
+        port=args.port,
+    )
+    flow = open_flow(args)
+    with Store(args.db) as store:
+        application = build_application(AdvisorService(flow, store), config)
+        try:
+            run(application, config)
+        except InvalidToken:
+            print(
+                "advisor: Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN",
+                file=sys.stderr,
+            )
+            return 1
+        except NetworkError as error:
+            message = str(error).replace(token, "<token>")
+            print(f"advisor: cannot reach the Bot API: {message}", file=sys.stderr)
+            return 1
+    return 0
 
 
 def cmd_advise(args: argparse.Namespace) -> int:
@@ -103,7 +181,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if problems:
         print(f"advisor check: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    names = ", ".join(f"{f.id} ({len(f.questions)} questions, version {f.version})" for f in flows.values())
+    names = ", ".join(
+        f"{f.id} ({len(f.questions)} questions, version {f.version})" for f in flows.values()
+    )
     print(f"advisor check: OK: {names}; catalogs: {', '.join(LANGUAGES)}")
     return 0
 
@@ -118,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--db", default=None, help=f"SQLite file (default $ADVISOR_DB or {default_path()})")
+        p.add_argument(
+            "--db", default=None, help=f"SQLite file (default $ADVISOR_DB or {default_path()})"
+        )
         p.add_argument("--flow", default=None, help="flow file (default: the shipped advisor flow)")
         return p
 
@@ -133,6 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
     advise.add_argument("--format", choices=("text", "json"), default="text")
     advise.add_argument("--lang", help="language of the output (default en)")
     advise.set_defaults(func=cmd_advise)
+
+    run_bot = command("run", "run the Telegram bot (polling, or webhook with --webhook-url)")
+    run_bot.add_argument("--token", help="bot token (default $TELEGRAM_BOT_TOKEN)")
+    run_bot.add_argument(
+        "--api-url",
+        help="Bot API base URL, the token is appended (default $TELEGRAM_API_URL "
+        "or https://api.telegram.org/bot)",
+    )
+    run_bot.add_argument(
+        "--file-url", help="Bot API file base URL (default: derived from --api-url)"
+    )
+    run_bot.add_argument("--webhook-url", help="public HTTPS URL for webhook mode")
+    run_bot.add_argument(
+        "--webhook-secret", help="webhook secret (default $TELEGRAM_WEBHOOK_SECRET)"
+    )
+    run_bot.add_argument("--listen", default="0.0.0.0", help="webhook address to listen on")
+    run_bot.add_argument("--port", type=int, default=8443, help="webhook port to listen on")
+    run_bot.set_defaults(func=cmd_run)
 
     check = command("check", "validate every flow file and the translation catalogs")
     check.add_argument("--flows", help="folder of flow files (default: the shipped flows/)")
@@ -149,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command is None:
         # the main job: the bot when a token is configured, else the terminal chat
-        args = parser.parse_args(["chat", *(argv or [])])
+        main_job = "run" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat"
+        args = parser.parse_args([main_job, *(argv or [])])
     try:
         return args.func(args)
     except FlowError as error:

@@ -32,6 +32,11 @@ class AdvisorService:
         self.engine = Engine(flow)
         self.store = store
 
+    def open(self, user: User) -> Step | None:
+        """The user's open conversation where it stands, or None; never starts one."""
+        stored = self.store.open_conversation(user.id)
+        return self._resume(stored) if stored is not None else None
+
     def current(self, user: User, language: str | None = None) -> Step:
         """The user's open conversation where it stands, or a new one."""
         stored = self.store.open_conversation(user.id)

@@ -50,9 +50,7 @@ class TerminalChat:
         self.stdin = stdin
         self.stdout = stdout
         self.interactive = stdin.isatty()
-        self.commands = {
-            name: {name, t(word).casefold()} for name, word in COMMANDS.items()
-        }
+        self.commands = {name: {name, t(word).casefold()} for name, word in COMMANDS.items()}
 
     def say(self, text: str = "") -> None:
         print(text, file=self.stdout, flush=True)
@@ -88,7 +86,9 @@ class TerminalChat:
             )
         )
         if step.migrated:
-            self.say(t(N_("The questions were updated since your last visit; your answers were kept.")))
+            self.say(
+                t(N_("The questions were updated since your last visit; your answers were kept."))
+            )
         if self.show(step.turn):
             return 0
         for line in self.lines():

@@ -212,7 +212,9 @@ class Store:
         return _conversation(row) if row else None
 
     def get_conversation(self, conversation_id: int) -> StoredConversation | None:
-        cursor = self.db.conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        cursor = self.db.conn.execute(
+            "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
+        )
         row = _first(cursor)
         return _conversation(row) if row else None
 

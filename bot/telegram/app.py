@@ -1,0 +1,110 @@
+"""The Telegram Application, assembled in one place, and how to run it (polling or webhook)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from advisor.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, translator
+
+from ..service import AdvisorService
+from .handlers import TelegramAdvisor
+from .ordering import PerUserUpdateProcessor
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+COMMANDS = (
+    ("start", N_("Start or continue the advisor")),
+    ("back", N_("Go back one question")),
+    ("restart", N_("Start over")),
+    ("summary", N_("Show your latest recommendation")),
+    ("language", N_("Change the language")),
+    ("settings", N_("Language and privacy")),
+    ("help", N_("How this works")),
+)
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    token: str
+    api_url: str | None = None
+    file_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    listen: str = "0.0.0.0"
+    port: int = 8443
+
+
+def file_url_for(api_url: str) -> str:
+    """The file endpoint beside a Bot API endpoint: `…/bot` becomes `…/file/bot`."""
+    base = api_url.rstrip("/")
+    return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+
+
+def build_application(service: AdvisorService, config: BotConfig) -> Application:
+    builder = (
+        ApplicationBuilder()
+        .token(config.token)
+        .concurrent_updates(PerUserUpdateProcessor())
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(register_commands)
+    )
+    if config.api_url:
+        builder = builder.base_url(config.api_url).base_file_url(
+            config.file_url or file_url_for(config.api_url)
+        )
+    application = builder.build()
+    advisor = TelegramAdvisor(service)
+    application.add_handler(CommandHandler("start", advisor.start))
+    application.add_handler(CommandHandler("help", advisor.help))
+    application.add_handler(CommandHandler("back", advisor.back))
+    application.add_handler(CommandHandler("restart", advisor.restart))
+    application.add_handler(CommandHandler("summary", advisor.summary))
+    application.add_handler(CommandHandler("language", advisor.language))
+    application.add_handler(CommandHandler("settings", advisor.settings))
+    application.add_handler(CallbackQueryHandler(advisor.button))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, advisor.text))
+    application.add_handler(MessageHandler(filters.COMMAND, advisor.help))
+    application.add_error_handler(advisor.error)
+    application.bot_data["advisor"] = advisor
+    return application
+
+
+async def register_commands(application: Application) -> None:
+    """The command menu in every language (the default one in English)."""
+    for language in LANGUAGES:
+        t = translator(language)
+        commands = [BotCommand(name, t(description)) for name, description in COMMANDS]
+        code = None if language == DEFAULT_LANGUAGE else language
+        await application.bot.set_my_commands(commands, language_code=code)
+        if code is None:
+            await application.bot.set_my_commands(commands, language_code=language)
+
+
+def run(application: Application, config: BotConfig) -> None:
+    """Run until stopped: webhook mode when a webhook URL is configured, else polling."""
+    if config.webhook_url:
+        log.info("webhook mode on %s:%s", config.listen, config.port)
+        application.run_webhook(
+            listen=config.listen,
+            port=config.port,
+            url_path=urlparse(config.webhook_url).path.lstrip("/"),
+            webhook_url=config.webhook_url,
+            secret_token=config.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        log.info("polling mode")
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)

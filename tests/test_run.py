@@ -1,0 +1,149 @@
+"""`advisor run` as a real process against the Bot API emulator: polling, webhook, tokens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+from botapi_emulator import BotApiEmulator
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def advisor(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    environment = {**os.environ, **(env or {})}
+    environment.pop("TELEGRAM_BOT_TOKEN", None) if env is None else None
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def emulator():
+    with BotApiEmulator() as emu:
+        yield emu
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return err
+
+
+def test_run_without_a_token_explains_and_fails(tmp_path):
+    process = advisor("run", "--db", str(tmp_path / "x.db"), env={"TELEGRAM_BOT_TOKEN": ""})
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in err
+
+
+def test_a_rejected_token_is_a_clear_error_and_never_printed(emulator, tmp_path):
+    wrong = "999999:WRONG-secret-token-value"
+    process = advisor(
+        "run",
+        "--db",
+        str(tmp_path / "x.db"),
+        "--api-url",
+        emulator.base_url,
+        env={"TELEGRAM_BOT_TOKEN": wrong},
+    )
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "rejected the bot token" in err
+    assert "WRONG-secret" not in out + err
+
+
+def test_polling_bot_process_answers_a_user(emulator, tmp_path):
+    process = advisor(
+        "run",
+        "--db",
+        str(tmp_path / "bot.db"),
+        "--api-url",
+        emulator.base_url,
+        env={"TELEGRAM_BOT_TOKEN": emulator.token},
+    )
+    try:
+        alice = emulator.user(1001, first_name="Alice")
+        alice.send("/start")
+        alice.next_message(timeout=30)
+        question = alice.next_message()
+        assert question.plain_text.startswith("1/")
+    finally:
+        err = stop(process)
+    assert emulator.token not in err
+    assert emulator.token.split(":")[1] not in err
+
+
+def test_webhook_mode_needs_a_secret(tmp_path):
+    process = advisor(
+        "run",
+        "--db",
+        str(tmp_path / "x.db"),
+        "--webhook-url",
+        "https://example.org/hook",
+        env={"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": ""},
+    )
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "secret" in err
+
+
+def test_webhook_mode_serves_the_right_secret_and_refuses_a_wrong_one(emulator, tmp_path):
+    port = free_port()
+    process = advisor(
+        "run",
+        "--db",
+        str(tmp_path / "bot.db"),
+        "--api-url",
+        emulator.base_url,
+        "--webhook-url",
+        f"http://127.0.0.1:{port}/telegram",
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--webhook-secret",
+        "s3cret-Value_1",
+        env={"TELEGRAM_BOT_TOKEN": emulator.token},
+    )
+    try:
+        emulator.wait_for(lambda: emulator.webhook_url, timeout=30, what="setWebhook")
+        bob = emulator.user(2002, first_name="Bob")
+        bob.send("/start")
+        bob.next_message(timeout=30)
+        assert bob.next_message().plain_text.startswith("1/")
+        update = {
+            "update_id": 999_999,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "text": "/start",
+                "chat": {"id": 3003, "type": "private"},
+                "from": {"id": 3003, "is_bot": False, "first_name": "Mallory"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }
+        assert emulator.post_raw_webhook(update, secret="wrong") == 403
+        assert emulator.post_raw_webhook(update, secret=None) == 403
+        assert not any(
+            c.params.get("chat_id") in (3003, "3003") for c in emulator.calls_to("sendMessage")
+        )
+    finally:
+        stop(process)

@@ -1,0 +1,281 @@
+"""The Telegram front end end to end: the real Application over HTTP to a Bot API emulator."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+from bot_harness import BotRunner
+from botapi_emulator import BotApiEmulator
+
+
+@pytest.fixture
+def emulator():
+    with BotApiEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def bot(emulator, tmp_path):
+    with BotRunner(emulator, tmp_path / "bot.db") as runner:
+        yield runner
+
+
+def test_start_greets_and_asks_the_first_question(bot, emulator):
+    alice = emulator.user(1001, first_name="Alice")
+    alice.send("/start")
+    greeting = alice.next_message()
+    assert "Alice" in greeting.plain_text
+    first = alice.next_message()
+    assert first.plain_text.startswith("1/")
+    assert "Which best describes" in first.plain_text
+    assert "We have recurring peaks that our team cannot absorb" in first.buttons
+
+
+PROGRESS = re.compile(r"^(\d+)/(\d+) ")
+PEAKS_PATH = [
+    ("situation", ["We have recurring peaks that our team cannot absorb"]),
+    ("inhouse_signals", ["None of these", "Done"]),
+    ("complexity", ["A mix of simple and complex"]),
+    ("monthly_contacts", "12 000"),
+    ("duration", ["An ongoing customer service"]),
+    ("goals", ["Lower cost", "A better customer experience and more satisfied customers", "Done"]),
+    ("main_goal", ["Lower cost"]),
+    ("kpis_measurable", ["Yes"]),
+    ("commitment", ["A long-term partnership from the start"]),
+    ("results_expected", ["Within a year"]),
+    ("contract_length", ["Three years or more"]),
+    ("pricing", ["Per hour"]),
+    ("history_data", ["Daily figures for the last two years"]),
+    ("internal_owner", ["Yes"]),
+    ("keep_facilities", ["No"]),
+    ("provider_stage", ["Not started"]),
+    (
+        "quality_access",
+        [
+            "Access to recorded calls soon after the call",
+            "Regular reports from the partner",
+            "Done",
+        ],
+    ),
+    ("security_checks", ["Business continuity plan", "GDPR procedures for personal data", "Done"]),
+]
+
+
+def is_question(message) -> bool:
+    return bool(
+        message.from_bot
+        and PROGRESS.match(message.plain_text or "")
+        and message.buttons is not None
+    )
+
+
+def next_question(user, timeout: float = 10):
+    """Skip tips and greetings up to the next question message."""
+    while True:
+        message = user.next_message(timeout)
+        if PROGRESS.match(message.plain_text or ""):
+            return message
+
+
+def press(user, message, label: str) -> None:
+    """Press a button on a question and wait until the press was answered."""
+    update_id = user.press(label, message)
+    user.wait_callback_answered(update_id)
+
+
+def toggle(user, message, label: str) -> None:
+    press(user, message, label)
+    user.wait_for(
+        lambda: f"✅ {label}" in user.message(message).buttons, what=f"a tick on {label!r}"
+    )
+
+
+def give(user, message, given) -> None:
+    """One answer on a question message: typed text, or ticks then a last press."""
+    if isinstance(given, str):
+        user.send(given)
+        return
+    *ticks, last = given
+    for label in ticks:
+        toggle(user, message, label)
+    press(user, message, last)
+
+
+def walk(user, path, message=None):
+    """Answer the questions of `path` in order; returns the last question message."""
+    message = message or next_question(user)
+    for i, (_, given) in enumerate(path):
+        give(user, message, given)
+        if i < len(path) - 1:
+            message = next_question(user)
+    return message
+
+
+def report_text(user, contains: str) -> str:
+    user.wait_for(
+        lambda: any(contains in (m.plain_text or "") for m in user.messages),
+        what=f"a message containing {contains!r}",
+    )
+    return "\n".join(m.plain_text or "" for m in user.messages if m.from_bot)
+
+
+def rows(db_path, sql, *params):
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_whole_conversation_with_buttons_and_typed_numbers_saves_the_summary(
+    bot, emulator, tmp_path
+):
+    bob = emulator.user(2002, first_name="Bob")
+    bob.send("/start")
+    walk(bob, PEAKS_PATH)
+    text = report_text(bob, "This recommendation is saved")
+    assert "Outsource the overflow" in text
+    assert "steady base stream" in text
+    assert rows(tmp_path / "bot.db", "SELECT verdict FROM summaries") == [("overflow",)]
+    answered = rows(
+        tmp_path / "bot.db", "SELECT question_id FROM answers WHERE action = 'answer' ORDER BY seq"
+    )
+    assert [q for (q,) in answered] == [q for q, _ in PEAKS_PATH]
+    questions = [m for m in bob.messages if PROGRESS.match(m.plain_text or "")]
+    assert all(m.buttons == [] for m in questions), "answered questions keep no buttons"
+    assert any("➜ 12,000" in m.plain_text for m in questions)
+    assert all(len(m.text) <= 4096 for m in bob.messages)
+
+
+def test_multiple_choice_toggles_ticks_and_refuses_done_with_nothing_chosen(bot, emulator):
+    carol = emulator.user(3003)
+    carol.send("/start")
+    walk(carol, PEAKS_PATH[:1])
+    signals = next_question(carol)
+    toggle(carol, signals, "It needs very specific, specialist knowledge")
+    press(carol, signals, "✅ It needs very specific, specialist knowledge")
+    carol.wait_for(
+        lambda: (
+            "✅ It needs very specific, specialist knowledge" not in carol.message(signals).buttons
+        )
+    )
+    update_id = carol.press("Done", signals)
+    refusal = carol.wait_callback_answered(update_id)
+    assert refusal.show_alert and "at least one" in refusal.text
+    toggle(carol, signals, "Strict secrecy rules apply (for example banking or finance)")
+    toggle(carol, signals, "None of these")  # "none" clears the others
+    assert (
+        "✅ Strict secrecy rules apply (for example banking or finance)"
+        not in carol.message(signals).buttons
+    )
+    press(carol, signals, "Done")
+    next_question(carol)
+    assert "➜ None of these" in carol.message(signals).plain_text
+
+
+def test_back_shows_the_earlier_answer_and_restart_begins_again(bot, emulator, tmp_path):
+    dave = emulator.user(4004)
+    dave.send("/start")
+    walk(dave, PEAKS_PATH[:3])
+    amount = next_question(dave)
+    press(dave, amount, "◀ Back")
+    complexity = next_question(dave)
+    assert complexity.plain_text.startswith("3/")
+    assert "Earlier answer: A mix of simple and complex" in complexity.plain_text
+    assert "✅ A mix of simple and complex" in complexity.buttons
+    press(dave, complexity, "Mostly complex")
+    assert next_question(dave).plain_text.startswith("4/")
+    dave.send("/restart")
+    assert next_question(dave).plain_text.startswith("1/")
+    statuses = rows(tmp_path / "bot.db", "SELECT status FROM conversations ORDER BY id")
+    assert statuses == [("restarted",), ("open",)]
+    steps = rows(tmp_path / "bot.db", "SELECT action, question_id FROM answers ORDER BY id")
+    assert ("back", "monthly_contacts") in steps
+
+
+def test_old_button_forged_data_and_free_text_are_refused_and_nothing_is_recorded_twice(
+    bot, emulator, tmp_path
+):
+    erin = emulator.user(5005)
+    erin.send("/start")
+    first = next_question(erin)
+    give(erin, first, ["We are just exploring the options"])
+    second = next_question(erin)
+    before = rows(tmp_path / "bot.db", "SELECT count(*) FROM answers")
+    # the first question's buttons are gone; press its old callback data again (a double press)
+    stale = erin.press_data("a:1:0:1", first.message_id)
+    answered = erin.wait_callback_answered(stale)
+    assert "earlier question" in answered.text
+    again = next_question(erin)
+    assert again.plain_text.split("\n")[1:] == second.plain_text.split("\n")[1:]
+    for forged in ("garbage", "a:1:1:99", "t:999:0:0:0", "d:1:1:1024", "l:xx", "a:1:1"):
+        update_id = erin.press_data(forged, again.message_id)
+        assert erin.wait_callback_answered(update_id) is not None
+        next_question(erin)
+    erin.send("hello there")
+    pointer = erin.next_message()
+    assert "buttons" in pointer.plain_text
+    next_question(erin)
+    assert rows(tmp_path / "bot.db", "SELECT count(*) FROM answers") == before
+
+
+def test_a_typed_answer_that_is_not_a_number_is_explained(bot, emulator):
+    fay = emulator.user(6006)
+    fay.send("/start")
+    walk(fay, PEAKS_PATH[:3])
+    amount = next_question(fay)
+    fay.send("about a lot")
+    assert "type a number" in fay.next_message().plain_text
+    fay.send("-5")
+    assert "at least 0" in fay.next_message().plain_text
+    fay.send("2500")
+    assert next_question(fay).plain_text.startswith("5/")
+    assert "➜ 2,500" in fay.message(amount).plain_text
+
+
+def test_the_conversation_continues_after_the_bot_process_restarts(emulator, tmp_path):
+    gus = emulator.user(7007)
+    with BotRunner(emulator, tmp_path / "bot.db"):
+        gus.send("/start")
+        walk(gus, PEAKS_PATH[:2])
+        pending = next_question(gus)
+    with BotRunner(emulator, tmp_path / "bot.db"):
+        press(gus, pending, "Mostly complex")
+        assert next_question(gus).plain_text.startswith("4/")
+    answered = rows(tmp_path / "bot.db", "SELECT question_id, value FROM answers ORDER BY seq")
+    assert answered[-1] == ("complexity", '"mostly_complex"')
+
+
+def test_fifty_users_at_once_get_their_own_answers(bot, emulator, tmp_path):
+    users = [emulator.user(10_000 + i, first_name=f"U{i}") for i in range(50)]
+    for user in users:
+        user.send("/start")
+    firsts = [next_question(user) for user in users]
+    situations = ["new_company", "workload_growth", "skills_costs", "peaks", "exploring"]
+    labels = {
+        o.id: o.text for o in BotRunner.__init__.__globals__["FLOW"].by_id["situation"].options
+    }
+    for i, (user, first) in enumerate(zip(users, firsts, strict=True)):
+        user.press(labels[situations[i % 5]], first)
+    for user in users:
+        next_question(user)
+    stored = rows(
+        tmp_path / "bot.db",
+        "SELECT u.external_id, a.value FROM answers a "
+        "JOIN conversations c ON c.id = a.conversation_id JOIN users u ON u.id = c.user_id",
+    )
+    assert len(stored) == 50
+    for external_id, value in stored:
+        i = int(external_id) - 10_000
+        assert value == f'"{situations[i % 5]}"'
+
+
+def test_every_press_is_answered_and_commands_are_registered_per_language(bot, emulator):
+    hal = emulator.user(8008)
+    hal.send("/start")
+    first = next_question(hal)
+    press(hal, first, "We are just exploring the options")
+    queries = [c for c in emulator.calls if c.method.lower() == "answercallbackquery"]
+    assert queries
+    for language in ("", "en", "sv", "nl", "fi", "pl"):
+        names = [c["command"] for c in emulator.commands(language)]
+        assert names[:3] == ["start", "back", "restart"]
