@@ -137,6 +137,85 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def bot_username(args: argparse.Namespace) -> str | None:
+    """The bot's username: --bot-username, or getMe with the configured token and API URL."""
+    if args.bot_username:
+        return args.bot_username.lstrip("@")
+    token = args.token or os.environ.get("TELEGRAM_BOT_TOKEN")
+    if not token:
+        return None
+    import asyncio
+
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    api_url = args.api_url or os.environ.get("TELEGRAM_API_URL") or "https://api.telegram.org/bot"
+
+    async def get_me() -> str:
+        async with Bot(token, base_url=api_url) as bot:
+            return bot.username
+
+    try:
+        return asyncio.run(get_me())
+    except TelegramError as error:
+        message = str(error).replace(token, "<token>")
+        print(f"advisor: cannot ask Telegram for the bot's name: {message}", file=sys.stderr)
+        return None
+
+
+def cmd_consultants(args: argparse.Namespace) -> int:
+    from storage.consultants import describe
+
+    from .telegram.consultants import share_link
+
+    with Store(args.db) as store:
+        consultants = store.consultants
+        if args.action == "invite":
+            code = consultants.invite()
+            print(code)
+            print(f"The new consultant sends the bot: /consultant {code}", file=sys.stderr)
+            return 0
+        if args.action == "add":
+            if not args.name:
+                print("advisor: consultants add needs a NAME", file=sys.stderr)
+                return 2
+            chosen = [consultants.add(args.name, telegram_id=args.telegram_id, language=args.lang)]
+        elif args.action == "disable":
+            found = consultants.disable(args.name or "")
+            if found is None:
+                print(f"advisor: no consultant {args.name!r}", file=sys.stderr)
+                return 1
+            chosen = [found]
+        elif args.action == "link":
+            found = consultants.by_code(args.name or "")
+            if found is None and (args.name or "").isdigit():
+                found = consultants.get(int(args.name))
+            if found is None:
+                print(f"advisor: no consultant {args.name!r}", file=sys.stderr)
+                return 1
+            chosen = [found]
+        else:
+            chosen = consultants.all()
+        username = bot_username(args) if args.action in ("add", "link", "list") else None
+        for consultant in chosen:
+            row = describe(consultant)
+            if username:
+                row["link"] = share_link(username, consultant, consultant.language)
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+                continue
+            state = "enabled" if consultant.enabled else "disabled"
+            print(f"{consultant.id}\t{consultant.code}\t{state}\t{consultant.name}")
+            if username:
+                print(f"\tlink: {row['link']}")
+            print(f"\tclients without the link send the bot: /start c{consultant.code}")
+        if not username and args.action in ("add", "link"):
+            print(
+                "advisor: pass --bot-username or a token to print the share link", file=sys.stderr
+            )
+    return 0
+
+
 def cmd_advise(args: argparse.Namespace) -> int:
     flow = open_flow(args)
     t = translator(negotiate(args.lang) if args.lang else "en")
@@ -233,6 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
     run_bot.add_argument("--listen", default="0.0.0.0", help="webhook address to listen on")
     run_bot.add_argument("--port", type=int, default=8443, help="webhook port to listen on")
     run_bot.set_defaults(func=cmd_run)
+
+    consult = command("consultants", "register consultants, invite them, print their share links")
+    consult.add_argument("action", choices=("add", "list", "disable", "invite", "link"))
+    consult.add_argument("name", nargs="?", help="NAME for add; ID or CODE for disable and link")
+    consult.add_argument("--telegram-id", help="the consultant's Telegram user id (add)")
+    consult.add_argument("--lang", help="language their share link presets for clients (add)")
+    consult.add_argument("--bot-username", help="the bot's @username, for the share link")
+    consult.add_argument("--token", help="bot token, to ask Telegram the username (getMe)")
+    consult.add_argument("--api-url", help="Bot API base URL for getMe")
+    consult.add_argument("--json", action="store_true", help="one JSON object per consultant")
+    consult.set_defaults(func=cmd_consultants)
 
     check = command("check", "validate every flow file and the translation catalogs")
     check.add_argument("--flows", help="folder of flow files (default: the shipped flows/)")

@@ -1,5 +1,6 @@
 """Storage: the advisor's SQLite file (see store.py for the verbs)."""
 
+from .consultants import Client, Consent, Consultant, Consultants
 from .store import (
     DEFAULT_PATH,
     StaleConversation,
@@ -13,6 +14,10 @@ from .store import (
 )
 
 __all__ = [
+    "Client",
+    "Consent",
+    "Consultant",
+    "Consultants",
     "DEFAULT_PATH",
     "StaleConversation",
     "StorageError",

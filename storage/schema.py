@@ -86,3 +86,49 @@ def m001_core(db: Database) -> None:
     )
     db["summaries"].create_index(["conversation_id"], unique=True)
     db["summaries"].create_index(["user_id", "created_at"])
+
+
+@migrations()
+def m002_consultants(db: Database) -> None:
+    db["consultants"].create(
+        {
+            "id": int,
+            "code": str,
+            "name": str,
+            "telegram_id": str,
+            "language": str,
+            "enabled": int,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"code", "name", "enabled", "created_at"},
+        defaults={"enabled": 1},
+    )
+    db["consultants"].create_index(["code"], unique=True)
+    db["consultants"].create_index(["telegram_id"])
+    db["invites"].create(
+        {"id": int, "code": str, "created_at": str, "consultant_id": int, "redeemed_at": str},
+        pk="id",
+        not_null={"code", "created_at"},
+        foreign_keys=[("consultant_id", "consultants", "id")],
+    )
+    db["invites"].create_index(["code"], unique=True)
+    # a client of a consultant and the client's current consent; consent_events keeps history
+    db["clients"].create(
+        {
+            "user_id": int,
+            "consultant_id": int,
+            "invited_at": str,
+            "consent": str,
+            "consent_at": str,
+        },
+        pk=("user_id", "consultant_id"),
+        not_null={"invited_at", "consent"},
+        foreign_keys=[("user_id", "users", "id"), ("consultant_id", "consultants", "id")],
+    )
+    db["clients"].create_index(["consultant_id", "consent"])
+    db["consent_events"].create(
+        {"id": int, "user_id": int, "consultant_id": int, "consent": str, "at": str},
+        pk="id",
+        not_null={"user_id", "consultant_id", "consent", "at"},
+    )

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from advisor.advice import Recommendation
 from advisor.engine import Conversation
 
+from .consultants import Consultants
 from .schema import migrations
 
 DEFAULT_PATH = "advisor.db"
@@ -109,6 +110,7 @@ class Store:
         except sqlite3.Error as error:
             connection.close()
             raise _storage_error(error) from error
+        self.consultants = Consultants(self)
 
     def close(self) -> None:
         self.db.conn.close()

@@ -32,6 +32,7 @@ COMMANDS = (
     ("summary", N_("Show your latest recommendation")),
     ("language", N_("Change the language")),
     ("settings", N_("Language and privacy")),
+    ("privacy", N_("What is stored and who sees it")),
     ("help", N_("How this works")),
 )
 
@@ -74,6 +75,10 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
     application.add_handler(CommandHandler("summary", advisor.summary))
     application.add_handler(CommandHandler("language", advisor.language))
     application.add_handler(CommandHandler("settings", advisor.settings))
+    application.add_handler(CommandHandler("privacy", advisor.consultants.privacy))
+    application.add_handler(CommandHandler("consultant", advisor.consultants.redeem))
+    application.add_handler(CommandHandler("mylink", advisor.consultants.mylink))
+    application.add_handler(CommandHandler("clients", advisor.consultants.clients))
     application.add_handler(CallbackQueryHandler(advisor.button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, advisor.text))
     application.add_handler(MessageHandler(filters.COMMAND, advisor.help))

@@ -26,6 +26,7 @@ from storage import StaleConversation, StorageError, User
 
 from ..service import AdvisorService, Step
 from . import render
+from .consultants import ConsultantHandlers, code_in
 
 log = logging.getLogger(__name__)
 PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -42,6 +43,7 @@ class TelegramAdvisor:
         # the last question message per chat, to take its buttons away after a typed answer;
         # bounded, and losing it (a restart) only leaves an old button that is refused as stale
         self._prompt_messages: OrderedDict[int, tuple[int, str]] = OrderedDict()
+        self.consultants = ConsultantHandlers(self)
 
     # -- who and in which language ------------------------------------------------------------
 
@@ -74,6 +76,10 @@ class TelegramAdvisor:
         if payload and (language := _language_in(payload)):
             self.store.set_language(user.id, language)
             user, t = self.t_for(update)
+        await self.begin(update, user, t, _consultant_in(payload) if payload else None)
+
+    async def begin(self, update: Update, user: User, t: Translator, code: str | None) -> None:
+        """Greet, ask a consultant's client for consent, then the question where we are."""
         step = self.service.current(user, t.language)
         name = escape(update.effective_user.first_name or "")
         if step.resumed:
@@ -82,6 +88,8 @@ class TelegramAdvisor:
             greeting = t(N_("Hello {name}! I am your outsourcing advisor."), name=name)
             greeting += "\n\n" + escape(t(self.flow.intro))
         await update.effective_chat.send_message(greeting, parse_mode=ParseMode.HTML)
+        if code:
+            await self.consultants.arrive(update, user, code, t)
         await self.show(update, step, t)
 
     def payload(self, args: list[str] | None) -> str | None:
@@ -140,7 +148,10 @@ class TelegramAdvisor:
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         _user, t = self.t_for(update)
         text = t(
-            N_("Settings\n\nLanguage: {language}\nChange it with /language."),
+            N_(
+                "Settings\n\nLanguage: {language}\nChange it with /language.\n\n"
+                "What is stored and who sees it: /privacy"
+            ),
             language=LANGUAGES[t.language],
         )
         await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
@@ -150,6 +161,10 @@ class TelegramAdvisor:
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A typed message: the answer to a number or text question, else a gentle pointer."""
         user, t = self.t_for(update)
+        if code := code_in(update.effective_message.text or ""):
+            # desktop clients may drop the start payload: the code typed alone works the same
+            await self.begin(update, user, t, code)
+            return
         current = self.service.open(user)
         if current is None:
             await self.show_open(update, user, t)
@@ -185,6 +200,10 @@ class TelegramAdvisor:
         data = query.data or ""
         if data.startswith("l:"):
             await self.choose_language(update, query, user, data[2:])
+            return
+        if data.startswith("k:"):
+            if not await self.consultants.consent(update, user, data, t):
+                await self.refuse(update, query, user, t)
             return
         press = render.parse_press(data)
         if press is None:
@@ -382,6 +401,8 @@ class TelegramAdvisor:
         if turn.recommendation is not None:
             self._prompt_messages.pop(chat.id, None)
             await self.send_report(update, turn.recommendation, t)
+            user = self.store.get_user(step.stored.user_id)
+            await self.consultants.notify(update, user, turn.recommendation)
             return
         prompt = turn.prompt
         message = await chat.send_message(
@@ -434,6 +455,14 @@ class TelegramAdvisor:
                 )
             except Exception as send_error:  # the error handler must never raise
                 log.error("update %s: could not tell the user: %s", update_id, send_error)
+
+
+def _consultant_in(payload: str) -> str | None:
+    """A consultant code in a deep link: the part `c<code>` (or the code alone)."""
+    for part in payload.split("_"):
+        if code := code_in(part):
+            return code
+    return None
 
 
 def _language_in(payload: str) -> str | None:

@@ -1,0 +1,275 @@
+"""Consultants, their invite codes, their clients and the clients' consent.
+
+A consultant sees a client's summaries only while the client's consent is granted and the
+consultant is enabled; every query here filters on both, so no caller can forget to.
+"""
+
+from __future__ import annotations
+
+import secrets
+from base64 import b32encode
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .store import Store, Summary
+
+CODE_BYTES = 10  # 80 random bits: a share code cannot be guessed from ids or by trying
+PENDING, GRANTED, REFUSED, WITHDRAWN = "pending", "granted", "refused", "withdrawn"
+
+
+def new_code() -> str:
+    """16 characters of [a-z2-7]: safe in a deep link, easy to type from a desktop client."""
+    return b32encode(secrets.token_bytes(CODE_BYTES)).decode("ascii").lower()
+
+
+@dataclass(frozen=True)
+class Consultant:
+    id: int
+    code: str
+    name: str
+    telegram_id: str | None
+    language: str | None
+    enabled: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Client:
+    """A consenting client as the consultant sees them."""
+
+    user_id: int
+    name: str | None
+    consent_at: str | None
+    status: str  # not_started, in_progress, finished
+    verdict: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class Consent:
+    consultant: Consultant
+    consent: str
+    at: str | None
+
+
+class Consultants:
+    """The consultant verbs of a Store (`store.consultants`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _one(self, sql: str, params: tuple) -> Consultant | None:
+        row = self.store.db.conn.execute(sql, params).fetchone()
+        return Consultant(*row[:5], bool(row[5]), row[6]) if row else None
+
+    def _all(self, sql: str, params: tuple = ()) -> list[Consultant]:
+        rows = self.store.db.conn.execute(sql, params).fetchall()
+        return [Consultant(*row[:5], bool(row[5]), row[6]) for row in rows]
+
+    _COLUMNS = "id, code, name, telegram_id, language, enabled, created_at"
+
+    def add(
+        self,
+        name: str,
+        *,
+        telegram_id: str | int | None = None,
+        language: str | None = None,
+        now: str | None = None,
+    ) -> Consultant:
+        code = new_code()
+        with self.store._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO consultants (code, name, telegram_id, language, enabled, created_at) "
+                "VALUES (?, ?, ?, ?, 1, ?)",
+                (
+                    code,
+                    name,
+                    None if telegram_id is None else str(telegram_id),
+                    language,
+                    now or _now(),
+                ),
+            )
+        return self.get(cursor.lastrowid)
+
+    def get(self, consultant_id: int) -> Consultant | None:
+        return self._one(f"SELECT {self._COLUMNS} FROM consultants WHERE id = ?", (consultant_id,))
+
+    def by_code(self, code: str) -> Consultant | None:
+        return self._one(f"SELECT {self._COLUMNS} FROM consultants WHERE code = ?", (code,))
+
+    def by_telegram(self, telegram_id: str | int) -> Consultant | None:
+        """The enabled consultant behind a Telegram account, or None."""
+        return self._one(
+            f"SELECT {self._COLUMNS} FROM consultants WHERE telegram_id = ? AND enabled = 1 "
+            "ORDER BY id LIMIT 1",
+            (str(telegram_id),),
+        )
+
+    def all(self) -> list[Consultant]:
+        return self._all(f"SELECT {self._COLUMNS} FROM consultants ORDER BY id")
+
+    def disable(self, id_or_code: str) -> Consultant | None:
+        consultant = self.by_code(id_or_code)
+        if consultant is None and id_or_code.isdigit():
+            consultant = self.get(int(id_or_code))
+        if consultant is None:
+            return None
+        with self.store._write() as conn:
+            conn.execute("UPDATE consultants SET enabled = 0 WHERE id = ?", (consultant.id,))
+        return self.get(consultant.id)
+
+    # -- invites ---------------------------------------------------------------------------------
+
+    def invite(self, *, now: str | None = None) -> str:
+        code = new_code()
+        with self.store._write() as conn:
+            conn.execute(
+                "INSERT INTO invites (code, created_at) VALUES (?, ?)", (code, now or _now())
+            )
+        return code
+
+    def redeem(
+        self, code: str, *, name: str, telegram_id: str | int, now: str | None = None
+    ) -> Consultant | None:
+        """Turn a one-time invite into a consultant; None when the code is unknown or used."""
+        now = now or _now()
+        with self.store._write() as conn:
+            cursor = conn.execute(
+                "UPDATE invites SET redeemed_at = ? WHERE code = ? AND redeemed_at IS NULL",
+                (now, code),
+            )
+            if cursor.rowcount != 1:
+                return None
+            cursor = conn.execute(
+                "INSERT INTO consultants (code, name, telegram_id, enabled, created_at) "
+                "VALUES (?, ?, ?, 1, ?)",
+                (new_code(), name, str(telegram_id), now),
+            )
+            consultant_id = cursor.lastrowid
+            conn.execute(
+                "UPDATE invites SET consultant_id = ? WHERE code = ?", (consultant_id, code)
+            )
+        return self.get(consultant_id)
+
+    # -- clients and consent ----------------------------------------------------------------------
+
+    def link_client(self, user_id: int, consultant: Consultant, *, now: str | None = None) -> str:
+        """Note that a user came through a consultant's link; returns the current consent."""
+        now = now or _now()
+        with self.store._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO clients (user_id, consultant_id, invited_at, consent) "
+                "VALUES (?, ?, ?, ?)",
+                (user_id, consultant.id, now, PENDING),
+            )
+        return self.consent(user_id, consultant.id) or PENDING
+
+    def consent(self, user_id: int, consultant_id: int) -> str | None:
+        row = self.store.db.conn.execute(
+            "SELECT consent FROM clients WHERE user_id = ? AND consultant_id = ?",
+            (user_id, consultant_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_consent(
+        self, user_id: int, consultant_id: int, granted: bool, *, now: str | None = None
+    ) -> bool:
+        """Grant, refuse or withdraw; False when this user never came through that consultant."""
+        now = now or _now()
+        with self.store._write() as conn:
+            current = conn.execute(
+                "SELECT consent FROM clients WHERE user_id = ? AND consultant_id = ?",
+                (user_id, consultant_id),
+            ).fetchone()
+            if current is None:
+                return False
+            if granted:
+                consent = GRANTED
+            else:
+                consent = WITHDRAWN if current[0] == GRANTED else REFUSED
+            conn.execute(
+                "UPDATE clients SET consent = ?, consent_at = ? "
+                "WHERE user_id = ? AND consultant_id = ?",
+                (consent, now, user_id, consultant_id),
+            )
+            conn.execute(
+                "INSERT INTO consent_events (user_id, consultant_id, consent, at) "
+                "VALUES (?, ?, ?, ?)",
+                (user_id, consultant_id, consent, now),
+            )
+        return True
+
+    def consents_of(self, user_id: int) -> list[Consent]:
+        rows = self.store.db.conn.execute(
+            f"SELECT {', '.join('c.' + c for c in self._COLUMNS.split(', '))}, "
+            "k.consent, k.consent_at FROM clients k JOIN consultants c ON c.id = k.consultant_id "
+            "WHERE k.user_id = ? ORDER BY k.invited_at",
+            (user_id,),
+        ).fetchall()
+        return [Consent(Consultant(*r[:5], bool(r[5]), r[6]), r[7], r[8]) for r in rows]
+
+    def sharing_with(self, user_id: int) -> list[Consultant]:
+        """The enabled consultants this user has consented to share summaries with."""
+        return self._all(
+            f"SELECT {', '.join('c.' + c for c in self._COLUMNS.split(', '))} "
+            "FROM clients k JOIN consultants c ON c.id = k.consultant_id "
+            "WHERE k.user_id = ? AND k.consent = ? AND c.enabled = 1",
+            (user_id, GRANTED),
+        )
+
+    def clients_of(self, consultant: Consultant) -> list[Client]:
+        """A consultant's consenting clients with their latest conversation's state."""
+        if not consultant.enabled:
+            return []
+        rows = self.store.db.conn.execute(
+            """
+            SELECT u.id, u.name, k.consent_at,
+                   (SELECT status FROM conversations v WHERE v.user_id = u.id
+                    ORDER BY v.id DESC LIMIT 1),
+                   s.verdict, s.created_at
+            FROM clients k
+            JOIN users u ON u.id = k.user_id
+            LEFT JOIN summaries s ON s.id = (
+                SELECT max(id) FROM summaries WHERE user_id = u.id)
+            WHERE k.consultant_id = ? AND k.consent = ?
+            ORDER BY k.consent_at
+            """,
+            (consultant.id, GRANTED),
+        ).fetchall()
+        clients = []
+        for user_id, name, consent_at, conversation_status, verdict, finished_at in rows:
+            if conversation_status == "finished" or (verdict and conversation_status != "open"):
+                status = "finished"
+            elif conversation_status is None:
+                status = "not_started"
+            else:
+                status = "in_progress"
+            clients.append(Client(user_id, name, consent_at, status, verdict, finished_at))
+        return clients
+
+    def client_summaries(self, consultant: Consultant) -> Iterator[tuple[Client, Summary]]:
+        """The latest finished summary of each consenting client (nothing when disabled)."""
+        for client in self.clients_of(consultant):
+            summary = self.store.latest_summary(client.user_id)
+            if summary is not None:
+                yield client, summary
+
+
+def _now() -> str:
+    from .store import now_iso
+
+    return now_iso()
+
+
+def describe(consultant: Consultant) -> dict[str, Any]:
+    return {
+        "id": consultant.id,
+        "code": consultant.code,
+        "name": consultant.name,
+        "telegram_id": consultant.telegram_id,
+        "language": consultant.language,
+        "enabled": consultant.enabled,
+        "created_at": consultant.created_at,
+    }
