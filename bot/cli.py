@@ -10,6 +10,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,6 +121,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         port=args.port,
     )
     flow = open_flow(args)
+    from advisor.catalogs import check_catalogs
+
+    if problems := check_catalogs([flow]):
+        print("advisor: the translation catalogs are broken:", file=sys.stderr)
+        for problem in problems[:20]:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    if args.webhook_url and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        print("advisor: the webhook secret may use only A-Z a-z 0-9 _ - (1-256)", file=sys.stderr)
+        return 2
     with Store(args.db) as store:
         application = build_application(AdvisorService(flow, store), config)
         try:
@@ -213,6 +224,26 @@ def cmd_consultants(args: argparse.Namespace) -> int:
             print(
                 "advisor: pass --bot-username or a token to print the share link", file=sys.stderr
             )
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    if args.older_than < 0:
+        print("advisor: --older-than takes a number of days, 0 or more", file=sys.stderr)
+        return 2
+    cutoff = (datetime.now(UTC) - timedelta(days=args.older_than)).isoformat()
+    with Store(args.db) as store:
+        deleted = store.purge(cutoff)
+    print(f"advisor purge: deleted {deleted} conversation(s) untouched since {cutoff[:10]}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    with Store(args.db) as store:
+        store.backup(args.destination)
+    print(f"advisor backup: {store.path} copied to {args.destination}")
     return 0
 
 
@@ -323,6 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
     consult.add_argument("--api-url", help="Bot API base URL for getMe")
     consult.add_argument("--json", action="store_true", help="one JSON object per consultant")
     consult.set_defaults(func=cmd_consultants)
+
+    purge = command("purge", "delete finished and abandoned conversations past a retention period")
+    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    purge.set_defaults(func=cmd_purge)
+
+    backup = command("backup", "copy the live database consistently (SQLite online backup)")
+    backup.add_argument("destination", help="the file to write")
+    backup.set_defaults(func=cmd_backup)
 
     check = command("check", "validate every flow file and the translation catalogs")
     check.add_argument("--flows", help="folder of flow files (default: the shipped flows/)")

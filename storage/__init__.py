@@ -14,11 +14,11 @@ from .store import (
 )
 
 __all__ = [
+    "DEFAULT_PATH",
     "Client",
     "Consent",
     "Consultant",
     "Consultants",
-    "DEFAULT_PATH",
     "StaleConversation",
     "StorageError",
     "Store",

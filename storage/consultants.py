@@ -185,10 +185,9 @@ class Consultants:
             ).fetchone()
             if current is None:
                 return False
-            if granted:
-                consent = GRANTED
-            else:
-                consent = WITHDRAWN if current[0] == GRANTED else REFUSED
+            # saying no after a yes withdraws the consent; saying no first refuses it
+            withdrawn = current[0] == GRANTED
+            consent = GRANTED if granted else WITHDRAWN if withdrawn else REFUSED
             conn.execute(
                 "UPDATE clients SET consent = ?, consent_at = ? "
                 "WHERE user_id = ? AND consultant_id = ?",

@@ -366,6 +366,66 @@ class Store:
         row = _first(cursor)
         return _summary(row) if row else None
 
+    # -- privacy and operations ------------------------------------------------------------
+
+    def delete_user_data(self, user_id: int) -> int:
+        """Erase a user's conversations, answers, summaries and consents (GDPR erasure).
+
+        The user row stays, emptied of name and language, so the person can start afresh;
+        consultants lose access in the same transaction. Returns the conversations erased.
+        """
+        with self._write() as conn:
+            conversations = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM conversations WHERE user_id = ?", (user_id,)
+                )
+            ]
+            _delete_conversations(conn, conversations)
+            conn.execute("DELETE FROM summaries WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM clients WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM consent_events WHERE user_id = ?", (user_id,))
+            conn.execute(
+                "UPDATE users SET name = NULL, language = NULL, language_chosen = 0 WHERE id = ?",
+                (user_id,),
+            )
+        return len(conversations)
+
+    def purge(self, older_than: str) -> int:
+        """Delete finished, restarted and abandoned conversations last touched before a time.
+
+        An open conversation counts as abandoned once it has not moved since then.
+        Returns how many conversations were deleted.
+        """
+        with self._write() as conn:
+            conversations = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM conversations WHERE updated_at < ?", (older_than,)
+                )
+            ]
+            _delete_conversations(conn, conversations)
+        return len(conversations)
+
+    def backup(self, destination: str | Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup API)."""
+        target = sqlite3.connect(str(destination))
+        try:
+            with target:
+                self.db.conn.backup(target)
+        finally:
+            target.close()
+        os.chmod(destination, 0o600)
+
+
+def _delete_conversations(conn: sqlite3.Connection, ids: list[int]) -> None:
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM answers WHERE conversation_id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM summaries WHERE conversation_id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM conversations WHERE id IN ({marks})", chunk)
+
 
 def _rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
     columns = [c[0] for c in cursor.description]

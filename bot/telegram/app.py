@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -22,6 +22,8 @@ from advisor.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, translator
 from ..service import AdvisorService
 from .handlers import TelegramAdvisor
 from .ordering import PerUserUpdateProcessor
+from .request import RetryingRequest
+from .webhook import serve
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -33,6 +35,7 @@ COMMANDS = (
     ("language", N_("Change the language")),
     ("settings", N_("Language and privacy")),
     ("privacy", N_("What is stored and who sees it")),
+    ("delete", N_("Delete all your data")),
     ("help", N_("How this works")),
 )
 
@@ -60,6 +63,7 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
         .token(config.token)
         .concurrent_updates(PerUserUpdateProcessor())
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .request(RetryingRequest(connection_pool_size=64))
         .post_init(register_commands)
     )
     if config.api_url:
@@ -76,6 +80,7 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
     application.add_handler(CommandHandler("language", advisor.language))
     application.add_handler(CommandHandler("settings", advisor.settings))
     application.add_handler(CommandHandler("privacy", advisor.consultants.privacy))
+    application.add_handler(CommandHandler("delete", advisor.delete))
     application.add_handler(CommandHandler("consultant", advisor.consultants.redeem))
     application.add_handler(CommandHandler("mylink", advisor.consultants.mylink))
     application.add_handler(CommandHandler("clients", advisor.consultants.clients))
@@ -101,14 +106,15 @@ async def register_commands(application: Application) -> None:
 def run(application: Application, config: BotConfig) -> None:
     """Run until stopped: webhook mode when a webhook URL is configured, else polling."""
     if config.webhook_url:
-        log.info("webhook mode on %s:%s", config.listen, config.port)
-        application.run_webhook(
-            listen=config.listen,
-            port=config.port,
-            url_path=urlparse(config.webhook_url).path.lstrip("/"),
-            webhook_url=config.webhook_url,
-            secret_token=config.webhook_secret,
-            allowed_updates=ALLOWED_UPDATES,
+        asyncio.run(
+            serve(
+                application,
+                webhook_url=config.webhook_url,
+                secret=config.webhook_secret,
+                listen=config.listen,
+                port=config.port,
+                allowed_updates=ALLOWED_UPDATES,
+            )
         )
     else:
         log.info("polling mode")

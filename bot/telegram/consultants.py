@@ -203,7 +203,7 @@ class ConsultantHandlers:
 
     async def redeem(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/consultant CODE: become a consultant with a one-time invite code."""
-        user, t = self.front.t_for(update)
+        _, t = self.front.t_for(update)
         code = (context.args or [""])[0].strip().lower()
         consultant = None
         if re.fullmatch(r"[a-z2-7]{16}", code):

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from datetime import date
 from html import escape
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram import User as TelegramUser
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
@@ -156,6 +156,41 @@ class TelegramAdvisor:
         )
         await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
 
+    async def delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/delete: erase everything about the user, after a confirmation."""
+        _, t = self.t_for(update)
+        text = t(
+            N_(
+                "This erases your answers, your recommendations and your consents; consultants "
+                "lose access at once. It cannot be undone. Delete everything?"
+            )
+        )
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(t(N_("Delete everything")), callback_data="x:delete"),
+                    InlineKeyboardButton(t(N_("Cancel")), callback_data="x:keep"),
+                ]
+            ]
+        )
+        await update.effective_chat.send_message(
+            escape(text), parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+
+    async def confirm_delete(
+        self, query: CallbackQuery, user: User, t: Translator, data: str
+    ) -> None:
+        await query.answer()
+        if data == "x:delete":
+            self.store.delete_user_data(user.id)
+            text = t(N_("Done: your data is erased. /start begins a new conversation."))
+        else:
+            text = t(N_("Nothing was deleted."))
+        try:
+            await query.edit_message_text(escape(text), parse_mode=ParseMode.HTML)
+        except BadRequest as error:
+            log.debug("delete confirmation not edited: %s", error)
+
     # -- typed messages -------------------------------------------------------------------------
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -200,6 +235,9 @@ class TelegramAdvisor:
         data = query.data or ""
         if data.startswith("l:"):
             await self.choose_language(update, query, user, data[2:])
+            return
+        if data in ("x:delete", "x:keep"):
+            await self.confirm_delete(query, user, t, data)
             return
         if data.startswith("k:"):
             if not await self.consultants.consent(update, user, data, t):
@@ -443,16 +481,22 @@ class TelegramAdvisor:
             user = self.store.user("telegram", update.effective_user.id)
             self.store.set_active(user.id, False)
             return
-        log.error("update %s: %s: %s", update_id, type(error).__name__, error, exc_info=error)
+        if isinstance(error, StorageError):
+            log.error("update %s: storage: %s", update_id, error)
+        else:
+            log.error("update %s: %s: %s", update_id, type(error).__name__, error, exc_info=error)
         if isinstance(update, Update) and update.effective_chat is not None:
             tg_user = update.effective_user
             language = negotiate(tg_user.language_code if tg_user else None)
             t = translator(language)
+            if isinstance(error, StorageError):
+                text = error_text(error.code, t)
+            else:
+                text = t(N_("Something went wrong on my side. Please try again."))
             try:
-                await update.effective_chat.send_message(
-                    escape(t(N_("Something went wrong on my side. Please try again."))),
-                    parse_mode=ParseMode.HTML,
-                )
+                if update.callback_query is not None:
+                    await update.callback_query.answer()
+                await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
             except Exception as send_error:  # the error handler must never raise
                 log.error("update %s: could not tell the user: %s", update_id, send_error)
 
