@@ -131,8 +131,9 @@ def advisor(*args):
 
 
 def test_purge_deletes_old_finished_and_abandoned_conversations_only(tmp_path):
-    from advisor.engine import Engine
     from bot_harness import FLOW
+
+    from advisor.engine import Engine
 
     db = tmp_path / "a.db"
     engine = Engine(FLOW)
