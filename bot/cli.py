@@ -6,6 +6,7 @@ Each subcommand calls the same functions the chat front ends call.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -227,6 +228,92 @@ def cmd_consultants(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from advisor import export
+
+    flow = open_flow(args)
+    t = translator(negotiate(args.lang) if args.lang else "en")
+    with Store(args.db) as store:
+        summaries = store.iter_summaries(
+            since=args.since, conversation_id=args.conversation, consultant_code=args.consultant
+        )
+        if sys.stderr.isatty():
+            summaries = export.progress(
+                summaries, 1000, lambda n: print(f"\r{n} summaries", end="", file=sys.stderr)
+            )
+        if args.format in ("csv", "json"):
+            with contextlib.ExitStack() as stack:
+                out = sys.stdout
+                if args.out:
+                    out = stack.enter_context(open(args.out, "w", encoding="utf-8", newline=""))
+                if args.format == "csv":
+                    count = export.write_csv(flow, summaries, out)
+                else:
+                    count = export.write_json(flow, summaries, t, out)
+        else:
+            count = _export_documents(args, flow, t, summaries)
+    if count == 0:
+        print("advisor export: no finished summary matched", file=sys.stderr)
+    elif args.out:
+        print(f"advisor export: {count} summaries to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _export_documents(args, flow, t, summaries) -> int:
+    """PDF or Markdown: one file per summary in --out (a folder), or Markdown to stdout."""
+    from advisor import export
+
+    if args.format == "pdf" and not args.out:
+        print("advisor export: --format pdf needs --out FOLDER", file=sys.stderr)
+        return 0
+    folder = Path(args.out) if args.out else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for summary in summaries:
+        rec, created = summary.recommendation, summary.created_at
+        if args.format == "pdf":
+            (folder / export.file_name(summary, "pdf")).write_bytes(
+                export.pdf(flow, rec, t, created)
+            )
+        elif folder is not None:
+            text = export.markdown(flow, rec, t, created)
+            (folder / export.file_name(summary, "md")).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(export.markdown(flow, rec, t, created) + "\n---\n\n")
+        count += 1
+    return count
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    flow = open_flow(args)
+    with Store(args.db) as store:
+        stats = store.stats()
+    if args.format == "json":
+        json.dump(stats, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    order = [q.id for q in flow.questions]
+    for language, entry in sorted(stats.items()):
+        print(
+            f"language {language}: {entry['started']} started, {entry['finished']} finished, "
+            f"{entry['open']} open, {entry['restarted']} restarted"
+        )
+        print("  stopped at (drop-off funnel):")
+        for question in order:
+            if entry["stopped_at"].get(question):
+                print(f"    {question:<22} {entry['stopped_at'][question]:>7}")
+        print("  verdicts:")
+        for verdict, count in sorted(entry["verdicts"].items(), key=lambda kv: -kv[1]):
+            print(f"    {verdict:<22} {count:>7}")
+        print("  most frequent red flags:")
+        for flag, count in sorted(entry["flags"].items(), key=lambda kv: -kv[1])[:10]:
+            print(f"    {flag:<28} {count:>7}")
+    if not stats:
+        print("no conversations yet")
+    return 0
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
@@ -354,6 +441,19 @@ def build_parser() -> argparse.ArgumentParser:
     consult.add_argument("--api-url", help="Bot API base URL for getMe")
     consult.add_argument("--json", action="store_true", help="one JSON object per consultant")
     consult.set_defaults(func=cmd_consultants)
+
+    exp = command("export", "write finished summaries as CSV, JSON, Markdown or PDF")
+    exp.add_argument("--format", choices=("csv", "json", "markdown", "pdf"), default="csv")
+    exp.add_argument("--out", help="file (csv, json) or folder (markdown, pdf); default stdout")
+    exp.add_argument("--lang", help="language of texts in json, markdown and pdf (default en)")
+    exp.add_argument("--since", help="only summaries created on or after this date (YYYY-MM-DD)")
+    exp.add_argument("--conversation", type=int, help="only the summary of this conversation")
+    exp.add_argument("--consultant", help="only the consenting clients of this consultant code")
+    exp.set_defaults(func=cmd_export)
+
+    stats = command("stats", "conversations started, finished, drop-off per question, verdicts")
+    stats.add_argument("--format", choices=("text", "json"), default="text")
+    stats.set_defaults(func=cmd_stats)
 
     purge = command("purge", "delete finished and abandoned conversations past a retention period")
     purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")

@@ -106,7 +106,7 @@ def test_withdrawn_consent_and_a_disabled_consultant_stop_sharing(emulator, db):
     anna = register(db, "Anna Consult", 501)
     with BotRunner(emulator, db):
         client = emulator.user(621, first_name="Eve")
-        finish(client, f"c{anna.code}_lpl", "Yes, share")
+        finish(client, f"c{anna.code}", "Yes, share")
         client.send("/privacy")
         privacy = client.wait_for(
             lambda: next((m for m in client.messages if m.buttons and "Anna" in m.buttons[0]), None)
@@ -139,3 +139,20 @@ def test_an_invite_code_makes_a_consultant_once(emulator, db):
         assert "not valid" in other.next_message().plain_text
         other.send("/clients")
         assert "registered consultants" in other.next_message().plain_text
+
+
+def test_a_link_can_preset_the_clients_language(emulator, db):
+    from advisor.i18n import translator
+
+    anna = register(db, "Anna Consult", 501)
+    pl = translator("pl")
+    with BotRunner(emulator, db):
+        client = emulator.user(641, first_name="Ola", language_code="en")
+        client.send(f"/start c{anna.code}_lpl")
+        greeting = client.next_message()
+        assert pl("Hello {name}! I am your outsourcing advisor.", name="Ola") in greeting.plain_text
+        prompt = client.next_message()
+        assert prompt.buttons == [pl("Yes, share"), pl("No, keep it private")]
+        assert pl(BotRunner.__init__.__globals__["FLOW"].questions[0].text) in (
+            next_question(client).plain_text
+        )

@@ -32,6 +32,7 @@ COMMANDS = (
     ("back", N_("Go back one question")),
     ("restart", N_("Start over")),
     ("summary", N_("Show your latest recommendation")),
+    ("export", N_("Your recommendation as a PDF")),
     ("language", N_("Change the language")),
     ("settings", N_("Language and privacy")),
     ("privacy", N_("What is stored and who sees it")),
@@ -77,6 +78,7 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
     application.add_handler(CommandHandler("back", advisor.back))
     application.add_handler(CommandHandler("restart", advisor.restart))
     application.add_handler(CommandHandler("summary", advisor.summary))
+    application.add_handler(CommandHandler("export", advisor.export))
     application.add_handler(CommandHandler("language", advisor.language))
     application.add_handler(CommandHandler("settings", advisor.settings))
     application.add_handler(CommandHandler("privacy", advisor.consultants.privacy))

@@ -14,10 +14,11 @@ from html import escape
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram import User as TelegramUser
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from advisor import export
 from advisor.engine import InvalidAnswer, Prompt, Turn
 from advisor.i18n import LANGUAGES, N_, Translator, negotiate, translator
 from advisor.messages import error_text
@@ -109,6 +110,7 @@ class TelegramAdvisor:
                 "Answer the questions with the buttons; type numbers when asked.\n\n"
                 "/start – start or continue\n/back – previous question\n"
                 "/restart – start over\n/summary – your latest recommendation\n"
+                "/export – your recommendation as a PDF\n"
                 "/language – change the language\n/settings – language and privacy\n"
                 "/help – this help"
             )
@@ -136,6 +138,54 @@ class TelegramAdvisor:
             await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
             return
         await self.send_report(update, summary.recommendation, t)
+
+    async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/export sends the latest recommendation as a PDF; `/export md` as Markdown."""
+        user, t = self.t_for(update)
+        kind = "md" if context.args and context.args[0].lower() in ("md", "markdown") else "pdf"
+        await self.send_export(update, user, t, kind)
+
+    async def send_export(self, update: Update, user: User, t: Translator, kind: str) -> None:
+        summary = self.store.latest_summary(user.id)
+        chat = update.effective_chat
+        if summary is None:
+            text = t(
+                N_(
+                    "You have no finished recommendation to export yet. "
+                    "Answer the questions to get one: /start"
+                )
+            )
+            await chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            return
+        rec, created = summary.recommendation, summary.created_at
+        await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
+        if kind == "md":
+            data = export.markdown(self.flow, rec, t, created).encode("utf-8")
+        else:
+            data = export.pdf(self.flow, rec, t, created)
+        await chat.send_document(
+            data,
+            filename=export.file_name(summary, kind),
+            caption=t(self.flow.verdicts[rec.verdict].title),
+        )
+
+    async def export_clients(self, update: Update, consultant, t: Translator) -> None:
+        """/clients export: a CSV of the consenting clients' summaries and a PDF of each."""
+        pairs = list(self.store.consultants.client_summaries(consultant))
+        chat = update.effective_chat
+        if not pairs:
+            text = t(
+                N_("No client has shared a recommendation with you yet. /mylink gives your link.")
+            )
+            await chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            return
+        summaries = [summary for _, summary in pairs]
+        await chat.send_document(export.csv_bytes(self.flow, summaries), filename="clients.csv")
+        for client, summary in pairs:
+            data = export.pdf(self.flow, summary.recommendation, t, summary.created_at)
+            await chat.send_document(
+                data, filename=export.file_name(summary, "pdf"), caption=client.name or ""
+            )
 
     async def language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         _, t = self.t_for(update)
@@ -235,6 +285,10 @@ class TelegramAdvisor:
         data = query.data or ""
         if data.startswith("l:"):
             await self.choose_language(update, query, user, data[2:])
+            return
+        if data in ("e:pdf", "e:md"):
+            await query.answer()
+            await self.send_export(update, user, t, data[2:])
             return
         if data in ("x:delete", "x:keep"):
             await self.confirm_delete(query, user, t, data)
@@ -458,6 +512,14 @@ class TelegramAdvisor:
         chat = update.effective_chat
         for text in render.report_messages(report, t):
             await chat.send_message(text, parse_mode=ParseMode.HTML)
+        buttons = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("📄 " + t(N_("PDF report")), callback_data="e:pdf"),
+                    InlineKeyboardButton("📝 Markdown", callback_data="e:md"),
+                ]
+            ]
+        )
         await chat.send_message(
             escape(
                 t(
@@ -468,6 +530,7 @@ class TelegramAdvisor:
                 )
             ),
             parse_mode=ParseMode.HTML,
+            reply_markup=buttons,
         )
 
     # -- errors -----------------------------------------------------------------------------------
