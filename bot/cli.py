@@ -120,6 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         webhook_secret=secret,
         listen=args.listen,
         port=args.port,
+        max_rate=float(os.environ.get("ADVISOR_MAX_RATE") or 30),
     )
     flow = open_flow(args)
     from advisor.catalogs import check_catalogs

@@ -63,7 +63,7 @@ class BotRunner:
         self._stop = asyncio.Event()
         self.store = Store(self.db_path)
         service = AdvisorService(self.flow, self.store)
-        config = BotConfig(token=self.emulator.token, api_url=self.emulator.base_url)
+        config = BotConfig(token=self.emulator.token, api_url=self.emulator.base_url, max_rate=1000)
         application = build_application(service, config)
         try:
             async with application:

@@ -72,6 +72,7 @@ def test_a_rejected_token_is_a_clear_error_and_never_printed(emulator, tmp_path)
 
 def test_polling_bot_process_answers_a_user(emulator, tmp_path):
     process = advisor(
+        "-v",
         "run",
         "--db",
         str(tmp_path / "bot.db"),
@@ -87,6 +88,7 @@ def test_polling_bot_process_answers_a_user(emulator, tmp_path):
         assert question.plain_text.startswith("1/")
     finally:
         err = stop(process)
+    assert "getUpdates" in err or "polling" in err  # debug logging was on
     assert emulator.token not in err
     assert emulator.token.split(":")[1] not in err
 

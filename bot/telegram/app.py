@@ -50,6 +50,9 @@ class BotConfig:
     webhook_secret: str | None = None
     listen: str = "0.0.0.0"
     port: int = 8443
+    # Telegram's limit for one bot is about 30 messages a second; a self-hosted Bot API
+    # server or the test emulator may allow more (ADVISOR_MAX_RATE)
+    max_rate: float = 30
 
 
 def file_url_for(api_url: str) -> str:
@@ -63,7 +66,7 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
         ApplicationBuilder()
         .token(config.token)
         .concurrent_updates(PerUserUpdateProcessor())
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=config.max_rate, max_retries=3))
         .request(RetryingRequest(connection_pool_size=64))
         .post_init(register_commands)
     )
