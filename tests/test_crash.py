@@ -6,6 +6,7 @@ finished, no answer is recorded twice, and every summary is what the engine give
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -68,7 +69,8 @@ class CrashingBot:
             target = len(self.emulator.calls) + self.random.randint(40, 400)
             try:
                 self.emulator.wait_for(
-                    lambda: self.done.is_set() or len(self.emulator.calls) >= target, timeout=60
+                    lambda target=target: self.done.is_set() or len(self.emulator.calls) >= target,
+                    timeout=60,
                 )
             except AssertionError:
                 return
@@ -166,12 +168,14 @@ def test_killed_at_random_the_bot_loses_nothing_and_records_nothing_twice(emulat
                 for _ in range(20):
                     for user in pending:
                         act(user, index)
-                    try:  # one wait for the whole batch: a kill costs a round, not a user
+                    # one wait for the whole batch: a kill costs a round, not a user
+                    with contextlib.suppress(AssertionError):
                         emulator.wait_for(
-                            lambda pending=pending: all(moved_on(u, index) for u in pending), 3
+                            lambda pending=pending, index=index: all(
+                                moved_on(u, index) for u in pending
+                            ),
+                            3,
                         )
-                    except AssertionError:
-                        pass
                     pending = [user for user in pending if not moved_on(user, index)]
                     if not pending:
                         break
