@@ -123,7 +123,15 @@ class Engine:
                 self.machine.add_transition(ANSWER, question.id, dest, conditions=guard)
             self._ahead[question.id] = self._static_chain(question)
         self._answer_event = self.machine.events[ANSWER]
-        self._tip_flags = tuple(f for f in flow.flags if f.tip)
+        # the tip flags each answer can raise, found once instead of on every answer
+        self._tips_by_question: dict[str, tuple[RedFlag, ...]] = {
+            q.id: tuple(
+                f
+                for f in flow.flags
+                if f.tip and any(r.question == q.id for r in f.when.references())
+            )
+            for q in flow.questions
+        }
 
     def _static_chain(self, question: Question) -> tuple[Question, ...]:
         """Every question that may still come after this one, in order (for progress)."""
@@ -326,14 +334,11 @@ class Engine:
         self, question_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
     ) -> tuple[RedFlag, ...]:
         """Tips for the flags this very answer raised (and that were not raised already)."""
+        candidates = self._tips_by_question[question_id]
+        if not candidates:
+            return ()
         old, new = Context(before), Context(after)
-        return tuple(
-            flag
-            for flag in self._tip_flags
-            if any(ref.question == question_id for ref in flag.when.references())
-            and flag.when.holds(new)
-            and not flag.when.holds(old)
-        )
+        return tuple(f for f in candidates if f.when.holds(new) and not f.when.holds(old))
 
 
 class AnswersError(ValueError):

@@ -467,20 +467,24 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check", "validate every flow file and the translation catalogs")
     check.add_argument("--flows", help="folder of flow files (default: the shipped flows/)")
     check.set_defaults(func=cmd_check)
+    parser.commands = frozenset(sub.choices)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(word in parser.commands for word in argv) and not {"-h", "--help"} & set(argv):
+        # the main job: the bot when a token is configured, else the terminal chat; its
+        # options (`advisor --db x.db`) are the chosen subcommand's
+        main_job = "run" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat"
+        flags = [word for word in argv if word in ("-v", "--verbose")]
+        argv = [*flags, main_job, *(word for word in argv if word not in flags)]
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command is None:
-        # the main job: the bot when a token is configured, else the terminal chat
-        main_job = "run" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat"
-        args = parser.parse_args([main_job, *(argv or [])])
     try:
         return args.func(args)
     except FlowError as error:

@@ -103,7 +103,7 @@ class AdvisorService:
             raise InvalidAnswer("already_finished")
         if conversation_id is not None and conversation_id != stored.id:
             raise StaleConversation(f"conversation {conversation_id} is not the open one")
-        step = self._resume(stored)
+        step = self._resume(stored, show=False)
         stored = step.stored
         if question_id is not None and question_id != stored.conversation.state:
             raise StaleConversation(f"{question_id} is not the current question")
@@ -111,11 +111,15 @@ class AdvisorService:
             raise StaleConversation(f"step {seq} is not the current step {stored.seq}")
         return step
 
-    def _resume(self, stored: StoredConversation) -> Step:
-        """Bring a stored conversation onto this flow version, explicitly, if it changed."""
+    def _resume(self, stored: StoredConversation, show: bool = True) -> Step:
+        """Bring a stored conversation onto this flow version, explicitly, if it changed.
+
+        `show=False` skips building the prompt when the caller is about to answer it.
+        """
         conversation = stored.conversation
         if conversation.flow_version == self.flow.version:
-            return Step(stored, self.engine.resume(conversation), resumed=True)
+            turn = self.engine.resume(conversation) if show else Turn(conversation)
+            return Step(stored, turn, resumed=True)
         migrated = self.engine.migrate(conversation)
         finished = self.engine.recommendation(migrated) if migrated.finished else None
         stored = self.store.record(

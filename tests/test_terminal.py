@@ -133,3 +133,18 @@ def test_advise_prints_json_or_text_and_names_a_bad_answer(tmp_path):
     answers.write_text(answers.read_text().replace("pricing: per_hour", "pricing: barter"))
     bad = advise()
     assert bad.returncode == 1 and "pricing" in bad.stderr
+
+
+def test_plain_advisor_without_a_token_is_the_terminal_chat_with_its_options(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--db", str(tmp_path / "a.db"), "--lang", "fi"],
+        input="4\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Asiakaspalvelun ulkoistamisen neuvoja" in result.stdout
+    assert rows(tmp_path / "a.db", "SELECT question_id FROM answers") == [("situation",)]
