@@ -1,0 +1,83 @@
+"""Engine and storage: durable answers per second, against SQLite's own commit rate."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from advisor.flow import default_flows_dir, load_flow
+from bot.service import AdvisorService
+from storage import Store
+
+FLOW = load_flow(default_flows_dir() / "advisor.yaml")
+ANSWERS = {
+    "situation": "peaks",
+    "inhouse_signals": ["none"],
+    "complexity": "mixed",
+    "monthly_contacts": "12 000",
+    "duration": "ongoing",
+    "goals": ["cost"],
+    "kpis_measurable": True,
+    "commitment": "long_term",
+    "results_expected": "12_months",
+    "contract_length": "3_years_plus",
+    "pricing": "per_hour",
+    "history_data": "two_years_daily",
+    "internal_owner": True,
+    "keep_facilities": False,
+    "provider_stage": "not_started",
+    "quality_access": ["recordings"],
+    "security_checks": ["gdpr"],
+}
+
+
+def raw_commits(folder: Path, count: int) -> float:
+    """Commits per second of a one-row insert, same pragmas as the Store, same disk."""
+    conn = sqlite3.connect(folder / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    start = time.perf_counter()
+    for i in range(count):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES (?)", (str(i),))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return count / elapsed
+
+
+def durable_answers(folder: Path, conversations: int, rounds: int) -> float:
+    """Answers per second through the service (engine + one committed transaction each),
+    with `conversations` interleaved: each round answers one question in every one."""
+    with Store(folder / f"engine-{conversations}.db") as store:
+        service = AdvisorService(FLOW, store)
+        users = [store.user("bench", f"u{i}") for i in range(conversations)]
+        # what each user is asked next; a front end knows it from the message it answers
+        asked = {user.id: service.current(user).stored.conversation.state for user in users}
+        answered = 0
+        start = time.perf_counter()
+        for _ in range(rounds):
+            for user in users:
+                if asked[user.id] == "summary":
+                    asked[user.id] = service.restart(user).stored.conversation.state
+                step = service.answer(user, ANSWERS[asked[user.id]])
+                asked[user.id] = step.stored.conversation.state
+                answered += 1
+        return answered / (time.perf_counter() - start)
+
+
+def run(quick: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        raw = raw_commits(folder, 2_000 if quick else 20_000)
+        one = durable_answers(folder, 1, 300 if quick else 5_000)
+        many = durable_answers(folder, 100 if quick else 1_000, 3 if quick else 10)
+    return {
+        "raw_sqlite_commits_per_s": raw,
+        "answers_per_s_1_conversation": one,
+        "answers_per_s_interleaved": many,
+        "ratio_raw_to_answers": raw / one,
+    }
