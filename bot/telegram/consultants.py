@@ -19,6 +19,8 @@ from advisor.advice import Recommendation
 from advisor.i18n import LANGUAGES, N_, Translator, negotiate, translator
 from storage import Consultant, User
 
+from .render import say
+
 log = logging.getLogger(__name__)
 CODE = re.compile(r"^c?([a-z2-7]{16})$")
 STATUS = {
@@ -198,7 +200,7 @@ class ConsultantHandlers:
                     "send /consultant CODE."
                 )
             )
-            await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            await say(update, text)
         return consultant
 
     async def redeem(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -212,12 +214,12 @@ class ConsultantHandlers:
             )
         if consultant is None:
             text = t(N_("That invite code is not valid or has been used already."))
-            await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            await say(update, text)
             return
         text = t(
             N_("Welcome, {name}! You are now registered as a consultant."), name=consultant.name
         )
-        await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+        await say(update, text)
         await self.send_link(update, context, consultant, t)
 
     async def mylink(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -266,7 +268,7 @@ class ConsultantHandlers:
             text = t(
                 N_("No client has shared a recommendation with you yet. /mylink gives your link.")
             )
-            await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            await say(update, text)
             return
         flow = self.front.flow
         lines = [f"<b>{escape(t.plural('{n} client', '{n} clients', len(clients)))}</b>"]

@@ -28,6 +28,7 @@ from storage import StaleConversation, StorageError, User
 from ..service import AdvisorService, Step
 from . import render
 from .consultants import ConsultantHandlers, code_in
+from .render import say
 
 log = logging.getLogger(__name__)
 PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -115,7 +116,7 @@ class TelegramAdvisor:
                 "/help – this help"
             )
         )
-        await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+        await say(update, text)
 
     async def back(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user, t = self.t_for(update)
@@ -135,7 +136,7 @@ class TelegramAdvisor:
                     "Answer the questions to get one: /start"
                 )
             )
-            await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            await say(update, text)
             return
         await self.send_report(update, summary.recommendation, t)
 
@@ -155,7 +156,7 @@ class TelegramAdvisor:
                     "Answer the questions to get one: /start"
                 )
             )
-            await chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            await say(update, text)
             return
         rec, created = summary.recommendation, summary.created_at
         await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
@@ -177,7 +178,7 @@ class TelegramAdvisor:
             text = t(
                 N_("No client has shared a recommendation with you yet. /mylink gives your link.")
             )
-            await chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            await say(update, text)
             return
         summaries = [summary for _, summary in pairs]
         await chat.send_document(export.csv_bytes(self.flow, summaries), filename="clients.csv")
@@ -204,7 +205,7 @@ class TelegramAdvisor:
             ),
             language=LANGUAGES[t.language],
         )
-        await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+        await say(update, text)
 
     async def delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/delete: erase everything about the user, after a confirmation."""
@@ -418,7 +419,7 @@ class TelegramAdvisor:
                     "/summary shows the recommendation, /restart starts over."
                 )
             )
-            await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+            await say(update, text)
             return
         await self.show(update, step, t)
 
@@ -432,20 +433,19 @@ class TelegramAdvisor:
         answered: tuple[Prompt, CallbackQuery | None] | None = None,
     ) -> None:
         """Run one service call; show its result, or the reason it was refused."""
-        chat = update.effective_chat
         try:
             step = action()
         except InvalidAnswer as error:
-            await chat.send_message(escape(error_text(error, t)), parse_mode=ParseMode.HTML)
+            await say(update, error_text(error, t))
             return
         except StaleConversation:
             user = self.user_of(update.effective_user)
-            await chat.send_message(escape(error_text("stale", t)), parse_mode=ParseMode.HTML)
+            await say(update, error_text("stale", t))
             await self.show_open(update, user, t)
             return
         except StorageError as error:
             log.error("update %s: storage: %s", update.update_id, error)
-            await chat.send_message(escape(error_text(error.code, t)), parse_mode=ParseMode.HTML)
+            await say(update, error_text(error.code, t))
             return
         if answered is not None:
             prompt, query = answered
@@ -559,7 +559,7 @@ class TelegramAdvisor:
             try:
                 if update.callback_query is not None:
                     await update.callback_query.answer()
-                await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML)
+                await say(update, text)
             except Exception as send_error:  # the error handler must never raise
                 log.error("update %s: could not tell the user: %s", update_id, send_error)
 

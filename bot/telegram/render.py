@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 
 from advisor.engine import Prompt
 from advisor.flow import Flow
@@ -38,6 +39,11 @@ class Press:
     seq: int
     option: int | None = None
     mask: int | None = None
+
+
+async def say(update: Update, text: str, **options) -> None:
+    """Send a translated plain text to the update's chat, escaped for HTML parse mode."""
+    await update.effective_chat.send_message(escape(text), parse_mode=ParseMode.HTML, **options)
 
 
 def parse_press(data: str | None) -> Press | None:
