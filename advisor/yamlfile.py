@@ -10,8 +10,10 @@ import yaml
 class LineDict(dict):
     """A mapping from YAML that knows its own line and the line of each key (1-based)."""
 
-    line: int | None = None
-    key_lines: dict[str, int]
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.line: int | None = None
+        self.key_lines: dict[str, int] = {}
 
     def line_of(self, key: str) -> int | None:
         return self.key_lines.get(key, self.line)

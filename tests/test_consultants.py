@@ -156,3 +156,27 @@ def test_a_link_can_preset_the_clients_language(emulator, db):
         assert pl(BotRunner.__init__.__globals__["FLOW"].questions[0].text) in (
             next_question(client).plain_text
         )
+
+
+def test_clients_export_sends_the_csv_and_pdfs_only_to_their_consultant(emulator, db):
+    anna = register(db, "Anna Consult", 501)
+    register(db, "Bert Advisory", 502)
+    with BotRunner(emulator, db):
+        client = emulator.user(651, first_name="Kim", last_name="Client")
+        finish(client, f"c{anna.code}", "Yes, share")
+        bert_chat = emulator.user(502, first_name="Bert")
+        for attempt in ("/clients export", f"/start c{anna.code}", "/mylink"):
+            bert_chat.send(attempt)
+            bert_chat.next_message()
+        assert not any(m.document for m in bert_chat.messages)
+        assert not any("Kim" in (m.plain_text or "") for m in bert_chat.messages)
+        anna_chat = emulator.user(501, first_name="Anna")
+        anna_chat.send("/clients export")
+        documents = anna_chat.wait_for(
+            lambda: [m.document for m in anna_chat.messages if m.document][:2] or None
+        )
+        anna_chat.wait_for(lambda: len([m for m in anna_chat.messages if m.document]) == 2)
+        documents = [m.document for m in anna_chat.messages if m.document]
+        assert documents[0].filename == "clients.csv"
+        assert "overflow" in documents[0].data.decode("utf-8-sig")
+        assert documents[1].filename.endswith(".pdf")

@@ -151,3 +151,19 @@ def test_webhook_mode_serves_the_right_secret_and_refuses_a_wrong_one(emulator, 
         )
     finally:
         stop(process)
+
+
+def test_a_broken_flow_is_refused_at_start_up_with_the_exact_error(tmp_path):
+    broken = tmp_path / "advisor.yaml"
+    broken.write_text("flow: x\nquestions:\n  - id: a\n    kind: maybe\n", encoding="utf-8")
+    process = advisor(
+        "run",
+        "--db",
+        str(tmp_path / "x.db"),
+        "--flow",
+        str(broken),
+        env={"TELEGRAM_BOT_TOKEN": "1:x"},
+    )
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert f"{broken}:4: unknown kind 'maybe'" in err
