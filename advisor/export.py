@@ -21,7 +21,16 @@ from fpdf import FPDF
 from .advice import Recommendation
 from .flow import Flow
 from .i18n import N_, Translator
-from .report import Report, build_report, cite, severity_label, to_json
+from .report import (
+    INSTEAD,
+    RECOMMENDATION,
+    SOURCES,
+    Report,
+    build_report,
+    cite,
+    severity_label,
+    to_json,
+)
 
 FONT_DIR = Path(font_source_sans_pro.font_directory)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -43,7 +52,7 @@ def markdown(flow: Flow, rec: Recommendation, t: Translator, created_at: str) ->
     """The recommendation as a Markdown document, for e-mail, wikis and boards."""
     report = report_for(flow, rec, t, created_at)
     lines = [f"# {report.title}", "", f"*{report.date}*", ""]
-    lines += [f"## {t(N_('Recommendation'))}: {report.verdict_title}", "", report.verdict_text, ""]
+    lines += [f"## {t(RECOMMENDATION)}: {report.verdict_title}", "", report.verdict_text, ""]
     lines += [f"## {t(N_('Readiness scorecard'))}", "", "| | |", "|---|---:|"]
     lines += [f"| {title} | {score} / 100 |" for _, title, score in report.scorecard]
     lines.append("")
@@ -57,13 +66,13 @@ def markdown(flow: Flow, rec: Recommendation, t: Translator, created_at: str) ->
                 label = severity_label(item.severity, t)
                 lines.append(f"- **{item.text}** ({label}){cited}  ")
                 lines.append(f"  {item.detail}  ")
-                lines.append(f"  {t(N_('Instead:'))} {item.instead}")
+                lines.append(f"  {t(INSTEAD)} {item.instead}")
             elif section.key == "next_steps":
                 lines.append(f"- [ ] {item.text}{cited}")
             else:
                 lines.append(f"- {item.text}{cited}")
         lines.append("")
-    lines += [f"## {t(N_('Sources'))}", ""]
+    lines += [f"## {t(SOURCES)}", ""]
     lines += [f"- [{number}] {title}" for number, title in report.sources]
     return "\n".join(lines) + "\n"
 
@@ -191,7 +200,7 @@ def _item(doc: _ReportPdf, key: str, item, t: Translator) -> None:
             new_y="NEXT",
         )
         doc.paragraph(item.detail or "", 10)
-        doc.paragraph(f"{t(N_('Instead:'))} {item.instead}", 10, "I")
+        doc.paragraph(f"{t(INSTEAD)} {item.instead}", 10, "I")
     else:
         doc.paragraph(f"{item.text}{cited}", 10.5)
     doc.set_left_margin(x)

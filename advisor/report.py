@@ -16,6 +16,10 @@ from .flow import Flow, Question
 from .i18n import N_, Translator
 
 SEVERITY_LABELS = {"high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
+# labels used inside f-strings, where pybabel cannot see them: marked here once
+RECOMMENDATION = N_("Recommendation")
+INSTEAD = N_("Instead:")
+SOURCES = N_("Sources")
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,7 @@ def as_text(report: Report, t: Translator, width_hint: int = 80) -> str:
     lines = [report.title.upper()]
     if report.date:
         lines.append(report.date)
-    lines += ["", f"{t(N_('Recommendation'))}: {report.verdict_title}", report.verdict_text]
+    lines += ["", f"{t(RECOMMENDATION)}: {report.verdict_title}", report.verdict_text]
     for section in report.sections:
         lines += ["", section.title, "-" * len(section.title)]
         if section.note:
@@ -206,7 +210,7 @@ def _text_item(item: Item, t: Translator) -> str:
     cited = f" [{cite(item)}]" if item.sources else ""
     if item.severity:
         text = f"* [{severity_label(item.severity, t)}] {item.text}{cited}"
-        text += f"\n    {item.detail}\n    {t(N_('Instead:'))} {item.instead}"
+        text += f"\n    {item.detail}\n    {t(INSTEAD)} {item.instead}"
         return text
     return f"* {item.text}{cited}"
 

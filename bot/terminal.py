@@ -181,7 +181,8 @@ class TerminalChat:
             if prompt.multiple:
                 self.say(t(N_("Several numbers may be given, separated by commas.")))
         elif prompt.kind == "yes_no":
-            self.say(f"  1. {t(N_('Yes'))}\n  2. {t(N_('No'))}")
+            yes, no = t(N_("Yes")), t(N_("No"))
+            self.say(f"  1. {yes}\n  2. {no}")
         if prompt.default is not None:
             earlier = answer_text(self.flow, prompt.question, prompt.default, t)
             self.say(t(N_("Earlier answer: {answer} (press Enter to keep it)"), answer=earlier))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,21 @@ def test_language_is_negotiated_from_the_telegram_tag(tag, language):
 
 def test_every_catalog_is_complete_and_its_placeholders_match():
     assert check_catalogs([FLOW]) == []
+
+
+def test_every_marked_string_reaches_the_template():
+    """pybabel cannot see N_() inside an f-string: every marked literal must still be there."""
+    with (ROOT / "locales" / "messages.pot").open("rb") as handle:
+        template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    marked = re.compile(r"""(?:N_|plural)\((['"])(.*?)\1""")
+    sources = [*(ROOT / "advisor").glob("*.py"), *(ROOT / "bot").rglob("*.py")]
+    missing = {
+        (path.name, found.group(2))
+        for path in sources
+        for found in marked.finditer(path.read_text(encoding="utf-8"))
+        if found.group(2) not in template
+    }
+    assert missing == set()
 
 
 def test_the_template_holds_every_message_of_the_code_and_flows():

@@ -22,6 +22,7 @@ from storage import Consultant, User
 from .render import say
 
 log = logging.getLogger(__name__)
+SHARING = N_("Sharing with consultants")
 CODE = re.compile(r"^c?([a-z2-7]{16})$")
 STATUS = {
     "not_started": N_("not started"),
@@ -134,7 +135,7 @@ class ConsultantHandlers:
         lines = [escape(text)]
         if consents:
             lines.append("")
-            lines.append(f"<b>{escape(t(N_('Sharing with consultants')))}</b>")
+            lines.append(f"<b>{escape(t(SHARING))}</b>")
         for consent in consents:
             state = t(CONSENT.get(consent.consent, CONSENT["pending"]))
             lines.append(f"• {escape(consent.consultant.name)}: {escape(state)}")
@@ -271,7 +272,8 @@ class ConsultantHandlers:
             await say(update, text)
             return
         flow = self.front.flow
-        lines = [f"<b>{escape(t.plural('{n} client', '{n} clients', len(clients)))}</b>"]
+        heading = t.plural("{n} client", "{n} clients", len(clients))
+        lines = [f"<b>{escape(heading)}</b>"]
         for client in clients:
             parts = [escape(client.name or "—"), escape(t(STATUS[client.status]))]
             if client.verdict:

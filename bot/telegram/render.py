@@ -19,7 +19,7 @@ from telegram.constants import ParseMode
 from advisor.engine import Prompt
 from advisor.flow import Flow
 from advisor.i18n import LANGUAGES, N_, Translator
-from advisor.report import Item, Report, answer_text, cite, severity_label
+from advisor.report import SOURCES, Item, Report, answer_text, cite, severity_label
 
 MESSAGE_LIMIT = 4096
 SAFE_LIMIT = 4000  # room for the tags a split adds
@@ -27,6 +27,11 @@ BAR_WIDTH = 10
 CHECK = "✅ "
 SEVERITY_ICONS = {"high": "🔴", "medium": "🟠", "low": "🟡"}
 VERDICT_ICONS = {"outsource": "✅", "overflow": "🔀", "in_house": "🏠", "prepare_first": "🧭"}
+HINTS = {
+    "multiple": N_("Choose all that apply, then press Done."),
+    "number": N_("Type the number as a message."),
+    "text": N_("Type your answer as a message."),
+}
 _DATA = re.compile(r"^([atdbr]):(\d{1,12}):(\d{1,6})(?::(\d{1,3}))?(?::(\d{1,6}))?$")
 
 
@@ -78,12 +83,8 @@ def question_text(flow: Flow, prompt: Prompt, t: Translator) -> str:
     lines = [progress(prompt), "", f"<b>{escape(t(prompt.text))}</b>"]
     if prompt.question.help:
         lines.append(f"<i>{escape(t(prompt.question.help))}</i>")
-    if prompt.kind == "multiple":
-        lines.append(f"<i>{escape(t(N_('Choose all that apply, then press Done.')))}</i>")
-    elif prompt.kind == "number":
-        lines.append(f"<i>{escape(t(N_('Type the number as a message.')))}</i>")
-    elif prompt.kind == "text":
-        lines.append(f"<i>{escape(t(N_('Type your answer as a message.')))}</i>")
+    if prompt.kind in HINTS:
+        lines.append(f"<i>{escape(t(HINTS[prompt.kind]))}</i>")
     if prompt.default is not None:
         earlier = answer_text(flow, prompt.question, prompt.default, t)
         lines.append(escape(t(N_("Earlier answer: {answer}"), answer=earlier)))
@@ -180,7 +181,7 @@ def report_messages(report: Report, t: Translator) -> list[str]:
         lines += [_item(item, t) for item in section.items]
         blocks.append("\n".join(lines))
     sources = [f"[{n}] {escape(title)}" for n, title in report.sources]
-    blocks.append(f"<b>{escape(t(N_('Sources')))}</b>\n" + "\n".join(sources))
+    blocks.append(f"<b>{escape(t(SOURCES))}</b>\n" + "\n".join(sources))
     return pack(blocks)
 
 
