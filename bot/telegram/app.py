@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from telegram import BotCommand, Update
@@ -22,7 +23,7 @@ from advisor.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, translator
 from ..service import AdvisorService
 from .handlers import TelegramAdvisor
 from .ordering import PerUserUpdateProcessor
-from .request import RetryingRequest
+from .request import AiohttpRequest
 from .webhook import serve
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
         .token(config.token)
         .concurrent_updates(PerUserUpdateProcessor())
         .rate_limiter(AIORateLimiter(overall_max_rate=config.max_rate, max_retries=3))
-        .request(RetryingRequest(connection_pool_size=64))
+        .request(AiohttpRequest(connection_pool_size=64))
         .post_init(register_commands)
     )
     if config.api_url:
@@ -112,15 +113,32 @@ def run(application: Application, config: BotConfig) -> None:
     """Run until stopped: webhook mode when a webhook URL is configured, else polling."""
     if config.webhook_url:
         asyncio.run(
-            serve(
+            _released(
                 application,
-                webhook_url=config.webhook_url,
-                secret=config.webhook_secret,
-                listen=config.listen,
-                port=config.port,
-                allowed_updates=ALLOWED_UPDATES,
+                serve(
+                    application,
+                    webhook_url=config.webhook_url,
+                    secret=config.webhook_secret,
+                    listen=config.listen,
+                    port=config.port,
+                    allowed_updates=ALLOWED_UPDATES,
+                ),
             )
         )
-    else:
-        log.info("polling mode")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        return
+    log.info("polling mode")
+    try:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
+    finally:
+        loop = asyncio.get_event_loop()
+        loop.run_until_complete(application.bot.request.shutdown())
+        loop.close()
+
+
+async def _released(application: Application, job: Awaitable[None]) -> None:
+    """Run `job`, then close the HTTP session even when start-up failed (PTB shuts down only
+    what it initialized, and our session opens before the first call to Telegram)."""
+    try:
+        await job
+    finally:
+        await application.bot.request.shutdown()

@@ -1,4 +1,9 @@
-"""HTTP to the Bot API that rides out short network trouble.
+"""HTTP to the Bot API: aiohttp, and retries for short network trouble.
+
+python-telegram-bot's default transport is httpx; profiling the bot under load (bench/README.md)
+showed most of its CPU per update inside httpx and httpcore's connection pool, which checks every
+idle connection on every request. aiohttp's client does the same work for a fraction of the cost,
+so the bot talks to Telegram through this class instead.
 
 A connection error or timeout is retried a few times with growing pauses before the error
 reaches the handlers; a Bot API answer (even an error) is never retried here, and 429s are
@@ -10,20 +15,109 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 from telegram.error import NetworkError, TimedOut
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, RequestData
 
 log = logging.getLogger(__name__)
 PAUSES = (0.5, 1.0, 2.0)
+JSON_TYPE = "application/json"
 
 
-class RetryingRequest(HTTPXRequest):
-    async def do_request(self, *args, **kwargs):
-        for pause in PAUSES:
+class AiohttpRequest(BaseRequest):
+    """One aiohttp session with a bounded pool of keep-alive connections."""
+
+    def __init__(
+        self,
+        connection_pool_size: int = 16,
+        *,
+        read_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                headers={"User-Agent": self.USER_AGENT},
+                # the payload is JSON decoded by python-telegram-bot, not here
+                skip_auto_headers=("Accept-Encoding",),
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout=BaseRequest.DEFAULT_NONE,
+        write_timeout=BaseRequest.DEFAULT_NONE,  # aiohttp has no write timeout; reads bound it
+        connect_timeout=BaseRequest.DEFAULT_NONE,
+        pool_timeout=BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        connect_at = _given(connect_timeout, self._connect_timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            # aiohttp's connect covers waiting for a pooled connection and opening one
+            connect=_sum(_given(pool_timeout, self._pool_timeout), connect_at),
+            sock_connect=connect_at,
+            sock_read=_given(read_timeout, self._read_timeout),
+        )
+        for pause in (*PAUSES, None):
+            body, headers = _body(request_data)
             try:
-                return await super().do_request(*args, **kwargs)
-            except (TimedOut, NetworkError) as error:
+                async with self._session.request(
+                    method, url, data=body, headers=headers, timeout=timeout
+                ) as response:
+                    return response.status, await response.read()
+            except (TimeoutError, aiohttp.ClientError) as error:
+                if pause is None:
+                    raise _failure(error) from error
                 name = type(error).__name__
                 log.warning("Bot API request failed (%s); retrying in %.1f s", name, pause)
                 await asyncio.sleep(pause)
-        return await super().do_request(*args, **kwargs)
+        raise AssertionError("unreachable")
+
+
+def _body(request_data: RequestData | None) -> tuple[object, dict[str, str] | None]:
+    """JSON for plain calls; multipart form data (built afresh for each try) for uploads."""
+    if request_data is None:
+        return None, None
+    files = request_data.multipart_data
+    if not files:
+        return request_data.json_payload, {"Content-Type": JSON_TYPE}
+    form = aiohttp.FormData()
+    for name, value in request_data.json_parameters.items():
+        form.add_field(name, value)
+    for name, (filename, content, mime_type) in files.items():
+        form.add_field(name, content, filename=filename, content_type=mime_type)
+    return form, None
+
+
+def _given(value, default: float | None) -> float | None:
+    return default if isinstance(value, type(BaseRequest.DEFAULT_NONE)) else value
+
+
+def _sum(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+def _failure(error: BaseException) -> NetworkError:
+    if isinstance(error, TimeoutError | aiohttp.ServerTimeoutError):
+        return TimedOut()
+    return NetworkError(f"aiohttp.{type(error).__name__}: {error}")
