@@ -1,4 +1,5 @@
-"""The whole bot as a process against the Bot API emulator: start-up, memory, throughput."""
+"""The whole bot as a process against the Bot API emulator: start-up, memory, throughput, latency,
+and the same figures for the usual way of building it (bench/baseline.py)."""
 
 from __future__ import annotations
 
@@ -11,51 +12,67 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from storage import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from botapi_emulator import BotApiEmulator
+from botapi_emulator import BotApiEmulator, FakeUser
 
-# the answers by button label (a typed number for the one number question)
-PATH = [
-    ["We have recurring peaks that our team cannot absorb"],
-    ["None of these", "Done"],
-    ["A mix of simple and complex"],
-    "12000",
-    ["An ongoing customer service"],
-    ["Lower cost", "Done"],
-    ["Yes"],
-    ["A long-term partnership from the start"],
-    ["Within a year"],
-    ["Three years or more"],
-    ["Per hour"],
-    ["Daily figures for the last two years"],
-    ["Yes"],
-    ["No"],
-    ["Not started"],
-    ["Access to recorded calls soon after the call", "Done"],
-    ["GDPR procedures for personal data", "Done"],
-]
+from . import baseline
+from .engine import ANSWERS
+from .path import PATH
+from .users import Crowd
+
+
+def advisor_finished(user: FakeUser) -> bool:
+    """The recommendation has arrived: its last message carries the export buttons."""
+    last = _last_message(user)
+    return last is not None and last.from_bot and "📝 Markdown" in last.buttons
+
+
+def baseline_finished(user: FakeUser) -> bool:
+    last = _last_message(user)
+    return last is not None and last.from_bot and last.plain_text == baseline.CLOSING
+
+
+def _last_message(user: FakeUser):
+    chat = user.emulator._chats.get(user.id, {})
+    return chat[max(chat)] if chat else None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A bot to measure: how to start it, how to fill its storage, when a user is done."""
+
+    name: str
+    argv: tuple[str, ...]
+    fill: Callable[[Path, int], None]
+    finished: Callable[[FakeUser], bool]
+
+
+def _fill_baseline(db: Path, conversations: int) -> None:
+    baseline.fill(db, conversations, dict(PATH))
 
 
 class BotProcess:
-    def __init__(self, emulator: BotApiEmulator, db: Path) -> None:
+    def __init__(self, emulator: BotApiEmulator, kind: Kind, db: Path) -> None:
         self.emulator = emulator
+        self.kind = kind
         self.db = db
         self.process: subprocess.Popen | None = None
 
     def start(self) -> float:
-        """Start `advisor run`; seconds until its first getUpdates."""
+        """Start the bot; seconds until its first getUpdates."""
         polls = len(self.emulator.calls_to("getUpdates"))
         began = time.perf_counter()
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "bot.cli",
-                "run",
+                *self.kind.argv,
                 "--db",
                 str(self.db),
                 "--api-url",
@@ -67,11 +84,16 @@ class BotProcess:
                 "ADVISOR_MAX_RATE": "100000",
             },
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.db.with_suffix(".log").open("wb"),
         )
         self.emulator.wait_for(
-            lambda: len(self.emulator.calls_to("getUpdates")) > polls, timeout=60, what="polling"
+            lambda: len(self.emulator.calls_to("getUpdates")) > polls or self.process.poll(),
+            timeout=120,
+            what="polling",
         )
+        if self.process.poll() is not None:
+            log = self.db.with_suffix(".log").read_text(errors="replace")
+            raise RuntimeError(f"{self.kind.name} exited at start:\n{log[-3000:]}")
         return time.perf_counter() - began
 
     def cpu_seconds(self) -> float:
@@ -84,114 +106,53 @@ class BotProcess:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+    def stop(self) -> float:
+        """Stop it as an operator would (Ctrl-C) and wait: its CPU seconds over its whole life,
+        including what it does to save its data on the way out."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            _, _, usage = os.wait4(self.process.pid, 0)
+        except ChildProcessError:
+            return float("nan")
+        self.process.returncode = 0
+        return usage.ru_utime + usage.ru_stime
 
 
 def populate(db: Path, conversations: int) -> None:
     """Stored conversations made fast with one bulk insert (10% unfinished)."""
     Store(db).close()
     now = "2026-11-01T00:00:00+00:00"
+    finished = json.dumps(ANSWERS)
+    path = json.dumps(list(ANSWERS))
     with sqlite3.connect(db) as conn:
         conn.executemany(
             "INSERT INTO users (channel, external_id, name, created_at, updated_at) "
-            "VALUES ('bench', ?, ?, ?, ?)",
-            ((str(i), f"user {i}", now, now) for i in range(conversations)),
+            "VALUES ('telegram', ?, ?, ?, ?)",
+            ((str(100_000_000 + i), f"user {i}", now, now) for i in range(conversations)),
         )
-        answers = json.dumps({"situation": "peaks"})
         conn.executemany(
             "INSERT INTO conversations (user_id, flow_id, flow_version, state, answers, path, "
             "language, status, seq, started_at, updated_at) "
-            "VALUES (?, 'advisor', 'old', ?, ?, ?, 'en', ?, 1, ?, ?)",
+            "VALUES (?, 'advisor', 'old', ?, ?, ?, 'en', ?, 17, ?, ?)",
             (
                 (
                     i + 1,
-                    "inhouse_signals" if i % 10 == 0 else "summary",
-                    answers,
+                    "inhouse_signals",
+                    '{"situation":"peaks"}',
                     '["situation"]',
-                    "open" if i % 10 == 0 else "finished",
+                    "open",
                     now,
                     now,
                 )
+                if i % 10 == 0
+                else (i + 1, "summary", finished, path, "finished", now, now)
                 for i in range(conversations)
             ),
         )
 
 
-def drive(emulator: BotApiEmulator, users: int, first_id: int) -> tuple[int, list[float]]:
-    """Closed loop: every user walks the whole path; returns updates sent and latencies."""
-    people = [emulator.user(first_id + i, first_name=f"B{i}") for i in range(users)]
-    sent: list[tuple[int, float]] = []
-
-    def send(user, action) -> None:
-        sent.append((user.id, time.time()))
-        action()
-
-    def question(user, number):
-        """The message asking question `number` (its text starts with "number/")."""
-        return next(
-            (
-                m
-                for m in reversed(user.messages)
-                if m.from_bot and (m.plain_text or "").startswith(f"{number}/")
-            ),
-            None,
-        )
-
-    for user in people:
-        send(user, lambda user=user: user.send("/start"))
-    for number, step in enumerate(PATH, 1):
-        emulator.wait_for(
-            lambda number=number: all(question(u, number) for u in people), timeout=120
-        )
-        questions = {u.id: question(u, number) for u in people}
-        if isinstance(step, str):
-            for user in people:
-                send(user, lambda user=user, step=step: user.send(step))
-            continue
-        *ticks, last = step
-        for label in ticks:
-            for user in people:
-                send(
-                    user, lambda user=user, q=questions[user.id], label=label: user.press(label, q)
-                )
-            emulator.wait_for(
-                lambda label=label, questions=questions: all(
-                    f"✅ {label}" in u.message(questions[u.id]).buttons for u in people
-                ),
-                timeout=120,
-            )
-        for user in people:
-            send(user, lambda user=user, q=questions[user.id], last=last: user.press(last, q))
-    emulator.wait_for(
-        lambda: all(
-            any("/summary" in (m.plain_text or "") for m in u.messages[-3:]) for u in people
-        ),
-        timeout=120,
-    )
-    return len(sent), _latencies(emulator, sent)
-
-
-def _latencies(emulator: BotApiEmulator, sent: list[tuple[int, float]]) -> list[float]:
-    """From each update to the bot's next call for that chat (a reply, edit or answer)."""
-    replies: dict[int, list[float]] = {}
-    for call in emulator.calls:
-        chat = call.params.get("chat_id")
-        if chat is not None:
-            replies.setdefault(int(chat), []).append(call.time)
-    for times in replies.values():
-        times.sort()
-    latencies = []
-    for chat, at in sent:
-        later = [t for t in replies.get(chat, []) if t >= at]
-        if later:
-            latencies.append(later[0] - at)
-    return latencies
+ADVISOR = Kind("advisor", ("bot.cli", "run"), populate, advisor_finished)
+BASELINE = Kind("baseline", ("bench.baseline",), _fill_baseline, baseline_finished)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -200,33 +161,68 @@ def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
+def load(
+    emulator: BotApiEmulator,
+    kind: Kind,
+    db: Path,
+    users: int,
+    first_id: int,
+    *,
+    think: float = 0.0,
+    label: str,
+) -> dict[str, float]:
+    """Start the bot on `db`, walk `users` through the flow, stop it: the figures of that run."""
+    bot = BotProcess(emulator, kind, db)
+    results = {f"startup_s_{label}": bot.start(), f"rss_mb_idle_{label}": bot.rss_mb()}
+    cpu_before = bot.cpu_seconds()
+    outcome = Crowd(emulator, users, first_id, kind.finished, think=think).run()
+    results[f"rss_mb_after_{label}"] = bot.rss_mb()
+    cpu = bot.stop() - cpu_before
+    results[f"updates_per_s_{label}"] = outcome.updates / outcome.seconds
+    results[f"cpu_ms_per_update_{label}"] = 1000 * cpu / outcome.updates
+    for p in (50, 95, 99):
+        results[f"latency_ms_p{p}_{label}"] = 1000 * percentile(outcome.latencies, p)
+    return results
+
+
 def run(quick: bool) -> dict[str, float]:
     results: dict[str, float] = {}
+    stored_sizes = (1_000, 10_000) if quick else (1_000, 100_000)
+    side_by_side_users = 10 if quick else 20
+    crowd, think = (50, 0.1) if quick else (500, 1.0)
     with tempfile.TemporaryDirectory() as name, BotApiEmulator() as emulator:
         folder = Path(name)
+        first_id = 1_000_000
+
+        def next_users(count: int) -> int:
+            nonlocal first_id
+            first_id += count
+            return first_id - count
+
         starts = []
-        for i in range(2 if quick else 3):
-            bot = BotProcess(emulator, folder / f"start{i}.db")
+        for i in range(3):
+            bot = BotProcess(emulator, ADVISOR, folder / f"start{i}.db")
             starts.append(bot.start())
             bot.stop()
-        results["startup_s_median"] = statistics.median(starts)
-        for stored in (1_000, 10_000 if quick else 100_000):
-            db = folder / f"mem{stored}.db"
-            populate(db, stored)
-            bot = BotProcess(emulator, db)
-            bot.start()
-            results[f"rss_mb_{stored}_stored"] = bot.rss_mb()
-            bot.stop()
-        for users in (1, 10) if quick else (1, 50, 500):
-            bot = BotProcess(emulator, folder / f"users{users}.db")
-            bot.start()
-            cpu_before, began = bot.cpu_seconds(), time.perf_counter()
-            updates, latencies = drive(emulator, users, 700_000 + users * 1000)
-            elapsed, cpu = time.perf_counter() - began, bot.cpu_seconds() - cpu_before
-            results[f"updates_per_s_{users}_users"] = updates / elapsed
-            results[f"cpu_ms_per_update_{users}_users"] = 1000 * cpu / updates
-            for p in (50, 95, 99):
-                results[f"latency_ms_p{p}_{users}_users"] = 1000 * percentile(latencies, p)
-            results[f"rss_mb_after_{users}_users"] = bot.rss_mb()
-            bot.stop()
+        results["startup_s_empty"] = statistics.median(starts)
+
+        # one user alone, then a crowd as fast as it can go, then the crowd at its own pace
+        for users, pause, label in (
+            (1, 0.0, "1_user"),
+            (crowd, 0.0, f"{crowd}_users_flat_out"),
+            (crowd, think, f"{crowd}_users_paced"),
+        ):
+            db = folder / f"{label}.db"
+            results.update(
+                load(emulator, ADVISOR, db, users, next_users(users), think=pause, label=label)
+            )
+
+        # side by side with the usual way, on the same stored conversations
+        for stored in stored_sizes:
+            for kind in (ADVISOR, BASELINE):
+                db = folder / f"{kind.name}-{stored}.db"
+                kind.fill(db, stored)
+                label = f"{kind.name}_{stored}_stored"
+                users = side_by_side_users
+                results.update(load(emulator, kind, db, users, next_users(users), label=label))
     return results

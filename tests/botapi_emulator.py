@@ -527,6 +527,7 @@ class BotApiEmulator:
         self._deliveries: list[WebhookDelivery] = []
         self._injections: list[_Injection] = []
         self._blocked: set[int] = set()
+        self._listeners: list[Callable[[Call], None]] = []
         self._poll_generation = 0
         self._closing = False
         self._methods: dict[str, tuple[str, Callable[[_Params], Any]]] = {
@@ -755,6 +756,17 @@ class BotApiEmulator:
             raise AssertionError("the bot has not set a webhook")
         return url, {SECRET_HEADER: secret} if secret is not None else {}
 
+    def on_call(self, listener: Callable[[Call], None]) -> None:
+        """Have ``listener(call)`` run in the emulator's event loop after each answered request,
+        so simulated users can react to the bot without polling (keep it quick)."""
+        self._listeners.append(listener)
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` in the emulator's event loop after ``delay`` seconds (any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.call_later, delay, callback)
+
     def wait_for(self, predicate: Callable[[], T], timeout: float = 10, what: str = "") -> T:
         """Block until ``predicate()`` is truthy (it is re-evaluated on every change of state)
         and return its value; AssertionError with the recent calls on timeout."""
@@ -830,6 +842,8 @@ class BotApiEmulator:
             call.status = status
             self._cond.notify_all()
         self._wake()
+        for listener in self._listeners:
+            listener(call)
 
     def _take_injection(self, call: Call) -> _Injection | None:
         try:

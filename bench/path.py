@@ -1,0 +1,25 @@
+"""What the benchmark's users answer: the same path through the flow for every bot."""
+
+from __future__ import annotations
+
+# The answers, question by question, by button label; a string is typed (the number question).
+# The last label of a list is the one that answers; the ones before it are ticks.
+PATH: list[tuple[str, list[str] | str]] = [
+    ("situation", ["We have recurring peaks that our team cannot absorb"]),
+    ("inhouse_signals", ["None of these", "Done"]),
+    ("complexity", ["A mix of simple and complex"]),
+    ("monthly_contacts", "12000"),
+    ("duration", ["An ongoing customer service"]),
+    ("goals", ["Lower cost", "Done"]),
+    ("kpis_measurable", ["Yes"]),
+    ("commitment", ["A long-term partnership from the start"]),
+    ("results_expected", ["Within a year"]),
+    ("contract_length", ["Three years or more"]),
+    ("pricing", ["Per hour"]),
+    ("history_data", ["Daily figures for the last two years"]),
+    ("internal_owner", ["Yes"]),
+    ("keep_facilities", ["No"]),
+    ("provider_stage", ["Not started"]),
+    ("quality_access", ["Access to recorded calls soon after the call", "Done"]),
+    ("security_checks", ["GDPR procedures for personal data", "Done"]),
+]
