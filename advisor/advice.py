@@ -7,7 +7,7 @@ summary stored once can be shown later in any language and traced to its source 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .conditions import Context
@@ -31,7 +31,11 @@ class Recommendation:
     answers: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """Plain JSON-ready data (a shallow copy: every field is already flat)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["scores"] = dict(self.scores)
+        for name in ("reasons", "counterpoints", "kpis", "flags", "advice"):
+            data[name] = list(data[name])
         data["answers"] = {
             k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()
         }

@@ -61,11 +61,15 @@ class AdvisorService:
         question_id: str | None = None,
         seq: int | None = None,
         conversation_id: int | None = None,
+        current: Step | None = None,
     ) -> Step:
         """Answer the current question. With `question_id`/`seq` (from a button) a press on
         anything but the current question raises StaleConversation, so nothing is recorded
-        twice. Invalid input raises InvalidAnswer and changes nothing."""
-        step = self._open(user, question_id, seq, conversation_id)
+        twice. Invalid input raises InvalidAnswer and changes nothing.
+
+        `current` is the step the caller has just read with open() and checked; it saves
+        reading it again (should it be outdated, the commit is refused as stale)."""
+        step = current or self._open(user, question_id, seq, conversation_id)
         stored = step.stored
         turn = self.engine.answer(stored.conversation, value, locale)
         question = stored.conversation.state

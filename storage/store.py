@@ -88,8 +88,15 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def _jsonable(value: Any) -> Any:
+    """For the JSON encoder: read-only mappings are written as objects (tuples already are
+    arrays)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_jsonable).encode
 
 
 class Store:
@@ -245,7 +252,7 @@ class Store:
                     conversation.flow_id,
                     conversation.flow_version,
                     conversation.state,
-                    _json(_plain(conversation.answers)),
+                    _json(conversation.answers),
                     _json(list(conversation.path)),
                     language,
                     now,
@@ -284,7 +291,7 @@ class Store:
                 (
                     new.flow_version,
                     new.state,
-                    _json(_plain(new.answers)),
+                    _json(new.answers),
                     _json(list(new.path)),
                     seq,
                     now,
@@ -299,7 +306,7 @@ class Store:
             conn.execute(
                 "INSERT INTO answers (conversation_id, seq, action, question_id, value, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (stored.id, seq, action, question_id, _json(_plain(value)), now),
+                (stored.id, seq, action, question_id, _json(value), now),
             )
             if recommendation is not None:
                 conn.execute(
@@ -508,14 +515,6 @@ def _rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
 
 def _first(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
     return next(_rows(cursor), None)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _answers(text: str) -> dict[str, Any]:

@@ -342,7 +342,7 @@ class TelegramAdvisor:
             update,
             t,
             lambda: self.service.answer(
-                user, value, seq=press.seq, conversation_id=press.conversation
+                user, value, seq=press.seq, conversation_id=press.conversation, current=current
             ),
             answered=(prompt, query),
         )
