@@ -12,11 +12,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, TextIO
-
-import font_source_sans_pro
-from fpdf import FPDF
 
 from .advice import Recommendation
 from .flow import Flow
@@ -32,9 +28,7 @@ from .report import (
     to_json,
 )
 
-FONT_DIR = Path(font_source_sans_pro.font_directory)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-SEVERITY_COLOURS = {"high": (192, 57, 43), "medium": (230, 126, 34), "low": (241, 196, 15)}
 
 
 def summary_date(created_at: str) -> date:
@@ -80,131 +74,11 @@ def markdown(flow: Flow, rec: Recommendation, t: Translator, created_at: str) ->
 # -- PDF ----------------------------------------------------------------------------------------
 
 
-class _ReportPdf(FPDF):
-    def __init__(self, t: Translator, title: str) -> None:
-        super().__init__(format="A4")
-        self.t = t
-        self.report_title = title
-        self.set_margins(18, 18, 18)
-        self.set_auto_page_break(True, margin=18)
-        self.add_font("Sans", "", str(FONT_DIR / "SourceSansPro-Regular.ttf"))
-        self.add_font("Sans", "B", str(FONT_DIR / "SourceSansPro-Bold.ttf"))
-        self.add_font("Sans", "I", str(FONT_DIR / "SourceSansPro-It.ttf"))
-        self.set_title(title)
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Sans", "", 8)
-        self.set_text_color(120, 120, 120)
-        page = self.t(N_("Page {page} of {pages}"), page=self.page_no(), pages="{nb}")
-        self.cell(0, 5, f"{self.report_title} · {page}", align="C")
-        self.set_text_color(0, 0, 0)
-
-    def heading(self, text: str) -> None:
-        if self.get_y() > self.h - 40:
-            self.add_page()
-        self.ln(3)
-        self.set_font("Sans", "B", 13)
-        self.set_text_color(31, 78, 121)
-        self.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
-        self.set_text_color(0, 0, 0)
-        self.ln(1)
-
-    def paragraph(self, text: str, size: float = 10.5, style: str = "") -> None:
-        self.set_font("Sans", style, size)
-        self.multi_cell(0, 5.4, text, new_x="LMARGIN", new_y="NEXT")
-
-
 def pdf(flow: Flow, rec: Recommendation, t: Translator, created_at: str) -> bytes:
     """A one-to-three-page PDF report with a readiness scorecard."""
-    report = report_for(flow, rec, t, created_at)
-    doc = _ReportPdf(t, report.title)
-    doc.add_page()
-    doc.set_font("Sans", "B", 20)
-    doc.multi_cell(0, 9, report.title, new_x="LMARGIN", new_y="NEXT")
-    doc.paragraph(report.date, 10, "I")
-    doc.ln(3)
-    _verdict_box(doc, report)
-    doc.heading(t(N_("Readiness scorecard")))
-    _scorecard(doc, report)
-    for section in report.sections:
-        doc.heading(section.title)
-        if section.note:
-            doc.paragraph(section.note, 10, "I")
-        for item in section.items:
-            _item(doc, section.key, item, t)
-    doc.heading(t(N_("Sources")))
-    for number, title in report.sources:
-        doc.paragraph(f"[{number}] {title}", 9.5)
-    return bytes(doc.output())
+    from . import pdf as pdf_report  # fpdf2 loads only when a PDF is made
 
-
-def _verdict_box(doc: _ReportPdf, report: Report) -> None:
-    doc.set_fill_color(234, 242, 248)
-    doc.set_font("Sans", "B", 14)
-    top = doc.get_y()
-    doc.multi_cell(
-        0, 8, report.verdict_title, fill=True, padding=(3, 4, 1, 4), new_x="LMARGIN", new_y="NEXT"
-    )
-    doc.set_font("Sans", "", 10.5)
-    doc.multi_cell(
-        0, 5.4, report.verdict_text, fill=True, padding=(1, 4, 3, 4), new_x="LMARGIN", new_y="NEXT"
-    )
-    doc.set_draw_color(31, 78, 121)
-    doc.line(doc.l_margin, top, doc.l_margin, doc.get_y())
-    doc.ln(2)
-
-
-def _scorecard(doc: _ReportPdf, report: Report) -> None:
-    label_width, bar_width, height = 55, doc.epw - 55 - 18, 5
-    for _, title, score in report.scorecard:
-        y = doc.get_y()
-        doc.set_font("Sans", "", 9.5)
-        doc.cell(label_width, height, title)
-        doc.set_fill_color(230, 230, 230)
-        doc.rect(doc.l_margin + label_width, y + 0.8, bar_width, height - 1.6, style="F")
-        colour = (39, 174, 96) if score >= 75 else (230, 126, 34) if score >= 50 else (192, 57, 43)
-        doc.set_fill_color(*colour)
-        if score:
-            width = bar_width * score / 100
-            doc.rect(doc.l_margin + label_width, y + 0.8, width, height - 1.6, style="F")
-        doc.set_x(doc.l_margin + label_width + bar_width + 2)
-        doc.cell(16, height, f"{score}", align="R")
-        doc.ln(height + 1)
-
-
-def _item(doc: _ReportPdf, key: str, item, t: Translator) -> None:
-    cited = f"  [{cite(item)}]" if item.sources else ""
-    x = doc.l_margin
-    if doc.get_y() > doc.h - 30:
-        doc.add_page()
-    y = doc.get_y()
-    if item.severity:
-        doc.set_fill_color(*SEVERITY_COLOURS.get(item.severity, (150, 150, 150)))
-        doc.rect(x, y + 1.2, 2.6, 2.6, style="F")
-    elif key == "next_steps":
-        doc.set_draw_color(90, 90, 90)
-        doc.rect(x, y + 1.0, 3, 3)
-    else:
-        doc.set_fill_color(31, 78, 121)
-        doc.ellipse(x + 0.6, y + 1.8, 1.4, 1.4, style="F")
-    doc.set_left_margin(x + 5)
-    doc.set_x(x + 5)
-    if item.severity:
-        doc.set_font("Sans", "B", 10.5)
-        doc.multi_cell(
-            0,
-            5.4,
-            f"{item.text} ({severity_label(item.severity, t)}){cited}",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        doc.paragraph(item.detail or "", 10)
-        doc.paragraph(f"{t(INSTEAD)} {item.instead}", 10, "I")
-    else:
-        doc.paragraph(f"{item.text}{cited}", 10.5)
-    doc.set_left_margin(x)
-    doc.ln(1.2)
+    return pdf_report.render(report_for(flow, rec, t, created_at), t)
 
 
 # -- operators: CSV and JSON ---------------------------------------------------------------
