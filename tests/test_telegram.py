@@ -140,9 +140,15 @@ def test_whole_conversation_with_buttons_and_typed_numbers_saves_the_summary(
         tmp_path / "bot.db", "SELECT question_id FROM answers WHERE action = 'answer' ORDER BY seq"
     )
     assert [q for (q,) in answered] == [q for q, _ in PEAKS_PATH]
-    questions = [m for m in bob.messages if PROGRESS.match(m.plain_text or "")]
-    assert all(m.buttons == [] for m in questions), "answered questions keep no buttons"
-    assert any("➜ 12,000" in m.plain_text for m in questions)
+
+    def questions():
+        return [m for m in bob.messages if PROGRESS.match(m.plain_text or "")]
+
+    # the last transcript edit travels beside the report, not before it
+    bob.wait_for(
+        lambda: all(m.buttons == [] for m in questions()), what="answered questions lose buttons"
+    )
+    assert any("➜ 12,000" in m.plain_text for m in questions())
     assert all(len(m.text) <= 4096 for m in bob.messages)
 
 
