@@ -29,7 +29,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, under a minute")
     parser.add_argument("--runs", type=int, default=1, help="repeat and report min/median/max")
     parser.add_argument("--out", default=None, help="write the results as JSON here too")
+    parser.add_argument(
+        "--markdown", metavar="JSON", help="print the tables of an --out file as Markdown"
+    )
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return
     runs = []
     for _ in range(args.runs):
         figures = {**engine.run(args.quick), **bot.run(args.quick)}
@@ -81,6 +87,63 @@ def print_side_by_side(table: dict) -> None:
             theirs = table[f"{figure}_baseline_{stored}_stored"]["median"]
             ratio = table[f"ratio_{figure}_{stored}_stored"]["median"]
             print(f"  {title:<40} {ours:>10.2f} {theirs:>10.2f} {ratio:>8.2f}x")
+
+
+def cell(value: dict[str, float]) -> str:
+    """`median (min–max)` with as many digits as the size of the number deserves."""
+
+    def number(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
+
+    low, high = number(value["min"]), number(value["max"])
+    return f"{number(value['median'])} ({low}–{high})"
+
+
+def markdown(table: dict) -> str:
+    """The results as the Markdown tables of bench/README.md."""
+    engine_rows = [
+        ("raw_sqlite_commits_per_s", "raw SQLite commits/s (one-row insert)"),
+        ("answer_statements_per_s", "the statements of one answer, prepared, per s"),
+        ("answers_per_s_1_conversation", "durable answers/s, 1 conversation"),
+        ("answers_per_s_interleaved", "durable answers/s, 1,000 interleaved"),
+        ("ratio_raw_to_answers", "raw commits / durable answers"),
+        ("ratio_statements_to_answers", "answer statements / durable answers"),
+    ]
+    lines = ["| engine and storage | median (min–max) |", "|---|---|"]
+    lines += [f"| {title} | {cell(table[key])} |" for key, title in engine_rows]
+    scenarios = sorted(
+        {k.removeprefix("updates_per_s_") for k in table if k.startswith("updates_per_s_")}
+        - {k.removeprefix("updates_per_s_") for k in table if k.endswith("_stored")},
+        key=lambda name: (int(name.split("_")[0]), name),
+    )
+    columns = [
+        ("updates_per_s", "updates/s"),
+        ("cpu_ms_per_update", "CPU ms/update"),
+        ("latency_ms_p50", "p50 ms"),
+        ("latency_ms_p95", "p95 ms"),
+        ("latency_ms_p99", "p99 ms"),
+        ("rss_mb_after", "RSS after, MB"),
+    ]
+    lines += ["", "| whole bot | " + " | ".join(t for _, t in columns) + " |"]
+    lines.append("|---" * (len(columns) + 1) + "|")
+    for name in scenarios:
+        cells = " | ".join(cell(table[f"{key}_{name}"]) for key, _ in columns)
+        lines.append(f"| {name.replace('_', ' ')} | {cells} |")
+    lines += [
+        "",
+        f"Start-up to the first getUpdates, empty database: {cell(table['startup_s_empty'])} s.",
+    ]
+    sizes = stored_sizes(table)
+    header = " | ".join(f"advisor, {n:,} | usual, {n:,} | usual / advisor" for n in sizes)
+    lines += ["", f"| side by side | {header} |", "|---" * (1 + 3 * len(sizes)) + "|"]
+    for figure, title in SIDE_BY_SIDE:
+        cells = []
+        for n in sizes:
+            cells.append(cell(table[f"{figure}_advisor_{n}_stored"]))
+            cells.append(cell(table[f"{figure}_baseline_{n}_stored"]))
+            cells.append(cell(table[f"ratio_{figure}_{n}_stored"]) + "×")
+        lines.append(f"| {title} | {' | '.join(cells)} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def run(quick: bool) -> dict[str, float]:
     results: dict[str, float] = {}
     stored_sizes = (1_000, 10_000) if quick else (1_000, 100_000)
     side_by_side_users = 10 if quick else 20
-    crowd, think = (50, 0.1) if quick else (500, 1.0)
+    crowd, think = (50, 0.1) if quick else (500, 2.0)
     with tempfile.TemporaryDirectory() as name, BotApiEmulator() as emulator:
         folder = Path(name)
         first_id = 1_000_000
