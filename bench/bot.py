@@ -29,18 +29,13 @@ from .users import Crowd
 
 def advisor_finished(user: FakeUser) -> bool:
     """The recommendation has arrived: its last message carries the export buttons."""
-    last = _last_message(user)
-    return last is not None and last.from_bot and "📝 Markdown" in last.buttons
+    last = user.last_message()
+    return last is not None and "📝 Markdown" in last.buttons
 
 
 def baseline_finished(user: FakeUser) -> bool:
-    last = _last_message(user)
-    return last is not None and last.from_bot and last.plain_text == baseline.CLOSING
-
-
-def _last_message(user: FakeUser):
-    chat = user.emulator._chats.get(user.id, {})
-    return chat[max(chat)] if chat else None
+    last = user.last_message()
+    return last is not None and last.plain_text == baseline.CLOSING
 
 
 @dataclass(frozen=True)

@@ -41,15 +41,12 @@ def script() -> list[Action]:
 
 
 SCRIPT = script()
-UPDATES_PER_USER = len(SCRIPT)
 
 
 def question(user: FakeUser, number: int) -> ChatMessage | None:
     """The bot's message asking question `number` (its text starts with "number/")."""
     prefix = f"{number}/"
-    chat = user.emulator._chats.get(user.id, {})
-    for message_id in sorted(chat, reverse=True):
-        message = chat[message_id]
+    for message in reversed(user.messages):
         if message.from_bot and (message.plain_text or "").startswith(prefix):
             return message
     return None
