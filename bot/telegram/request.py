@@ -50,7 +50,7 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
-                # the payload is JSON decoded by python-telegram-bot, not here
+                # answers are small: compressing them costs more CPU than it saves
                 skip_auto_headers=("Accept-Encoding",),
             )
 
