@@ -338,14 +338,17 @@ class TelegramAdvisor:
         if press.action == "d" and not value:
             await query.answer(error_text("choose_at_least_one", t), show_alert=True)
             return
-        await query.answer()
-        await self.step(
-            update,
-            t,
-            lambda: self.service.answer(
-                user, value, seq=press.seq, conversation_id=press.conversation, current=current
+        # the press is answered while the answer is saved and the next question goes out
+        await asyncio.gather(
+            query.answer(),
+            self.step(
+                update,
+                t,
+                lambda: self.service.answer(
+                    user, value, seq=press.seq, conversation_id=press.conversation, current=current
+                ),
+                answered=(prompt, query),
             ),
-            answered=(prompt, query),
         )
 
     def check_current(self, user: User, press: render.Press) -> Step:
