@@ -163,13 +163,16 @@ def build(db: Path, token: str, api_url: str) -> Application:
 
 def fill(db: Path, conversations: int, answers: dict) -> None:
     """A pickle file like PicklePersistence's with `conversations` stored (10% unfinished)."""
+    first = dict(list(answers.items())[:1])
     user_data = {}
     states = {}
     for i in range(conversations):
         user_id = 100_000_000 + i
-        user_data[user_id] = {"answers": dict(answers), "ticked": set()}
-        if i % 10 == 0:
+        if i % 10 == 0:  # at the second question, like the advisor's unfinished ones
             states[(user_id, user_id)] = 1
+            user_data[user_id] = {"answers": dict(first), "ticked": set()}
+        else:
+            user_data[user_id] = {"answers": dict(answers), "ticked": set()}
     data = {
         "conversations": {"advisor": states},
         "user_data": user_data,
