@@ -14,6 +14,8 @@ from .conditions import Context
 from .flow import SEVERITIES, Flow
 
 SEVERITY_PENALTY = {"high": 50, "medium": 25, "low": 10}
+# the Recommendation fields that are tuples of ids (lists in JSON)
+ID_LISTS = ("reasons", "counterpoints", "kpis", "flags", "advice")
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Recommendation:
         """Plain JSON-ready data (a shallow copy: every field is already flat)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["scores"] = dict(self.scores)
-        for name in ("reasons", "counterpoints", "kpis", "flags", "advice"):
+        for name in ID_LISTS:
             data[name] = list(data[name])
         data["answers"] = {
             k: list(v) if isinstance(v, tuple) else v for k, v in self.answers.items()
@@ -43,8 +45,7 @@ class Recommendation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recommendation:
-        tuples = ("reasons", "counterpoints", "kpis", "flags", "advice")
-        values = {k: tuple(data.get(k) or ()) for k in tuples}
+        values = {k: tuple(data.get(k) or ()) for k in ID_LISTS}
         answers = {k: tuple(v) if isinstance(v, list) else v for k, v in data["answers"].items()}
         return cls(
             verdict=data["verdict"],
