@@ -1,4 +1,4 @@
-"""The decision path as data: a flow file's questions and advice rules, loaded and checked.
+"""Reading a flow file: the YAML loaded, checked and turned into a `Flow`.
 
 The file is read once; every problem found is reported as `file:line: problem`, and a flow
 with any problem is refused whole, so a running bot never works on a half-valid flow.
@@ -8,23 +8,37 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .conditions import ALWAYS, Condition, ConditionError, compile_condition
-from .yamlfile import LineDict, error_line, load_yaml
+from ..conditions import ALWAYS, Condition, ConditionError, compile_condition
+from ..yamlfile import LineDict, error_line, load_yaml
+from .graph import next_id, successors
+from .model import (
+    DEFAULT_TEXT_LIMIT,
+    KINDS,
+    SEVERITIES,
+    SUMMARY,
+    VERDICTS,
+    AdviceItem,
+    Flow,
+    Kpi,
+    Option,
+    Phase,
+    Question,
+    Reason,
+    RedFlag,
+    Rule,
+    Source,
+    Verdict,
+    VerdictRule,
+)
 
-KINDS = ("single", "multiple", "yes_no", "number", "text")
-VERDICTS = ("outsource", "overflow", "in_house", "prepare_first")
-SEVERITIES = ("high", "medium", "low")
-SUMMARY = "summary"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 SOURCE_PATTERN = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
-DEFAULT_TEXT_LIMIT = 1000
 
 
 class FlowError(Exception):
@@ -33,174 +47,6 @@ class FlowError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-@dataclass(frozen=True)
-class Option:
-    id: str
-    text: str
-    exclusive: bool = False
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    kind: str
-    text: str
-    options: tuple[Option, ...] = ()
-    help: str | None = None
-    when: Condition = ALWAYS
-    next: str | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    max_length: int = DEFAULT_TEXT_LIMIT
-    options_from: str | None = None
-    line: int | None = None
-
-    @property
-    def multiple(self) -> bool:
-        return self.kind == "multiple"
-
-    def option(self, option_id: str) -> Option | None:
-        return next((o for o in self.options if o.id == option_id), None)
-
-
-@dataclass(frozen=True)
-class Source:
-    file: str
-    language: str
-    title: str
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Anything the advice says when its condition holds; `sources` name the articles."""
-
-    id: str
-    when: Condition
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Reason(Rule):
-    supports: str = ""
-    weight: float = 1
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class VerdictRule(Rule):
-    verdict: str = ""
-
-
-@dataclass(frozen=True)
-class RedFlag(Rule):
-    severity: str = "medium"
-    area: str = ""
-    title: str = ""
-    why: str = ""
-    instead: str = ""
-    tip: bool = False
-
-
-@dataclass(frozen=True)
-class AdviceItem(Rule):
-    section: str = ""
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    id: str
-    title: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Kpi:
-    id: str
-    text: str
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Phase:
-    id: str
-    title: str
-    text: str
-    until_month: int | None
-
-
-@dataclass(frozen=True)
-class Flow:
-    id: str
-    version: str
-    path: str
-    title: str
-    intro: str
-    questions: tuple[Question, ...]
-    sources: Mapping[str, Source]
-    verdicts: Mapping[str, Verdict]
-    verdict_rules: tuple[VerdictRule, ...]
-    default_verdict: str
-    reasons: tuple[Reason, ...]
-    flags: tuple[RedFlag, ...]
-    advice: tuple[AdviceItem, ...]
-    sections: Mapping[str, str]
-    areas: Mapping[str, str]
-    kpis: Mapping[str, Kpi]
-    goal_question: str | None
-    main_goal_question: str | None
-    goal_kpis: Mapping[str, tuple[str, ...]]
-    timeline: tuple[Phase, ...]
-    timeline_question: str | None
-    timeline_months: Mapping[str, int]
-    timeline_sources: tuple[str, ...] = ()
-    by_id: Mapping[str, Question] = field(repr=False, default_factory=dict)
-
-    def question(self, question_id: str) -> Question:
-        return self.by_id[question_id]
-
-    def options_for(self, question: Question, answers: Mapping[str, Any]) -> tuple[Option, ...]:
-        """The options shown now: for `options_from`, the ones chosen in that question."""
-        if question.options_from is None:
-            return question.options
-        source = self.by_id[question.options_from]
-        chosen = answers.get(source.id) or ()
-        return tuple(o for o in source.options if o.id in chosen and not o.exclusive)
-
-    def texts(self) -> Iterator[tuple[str, int | None, str]]:
-        """Every user-visible text in the flow, with its line and a note for translators."""
-        yield self.title, None, "flow title"
-        yield self.intro, None, "flow introduction"
-        for q in self.questions:
-            yield q.text, q.line, f"question {q.id}"
-            if q.help:
-                yield q.help, q.line, f"help for question {q.id}"
-            for o in q.options:
-                yield o.text, q.line, f"option {o.id} of question {q.id}"
-        for v in self.verdicts.values():
-            yield v.title, None, f"verdict {v.id}"
-            yield v.text, None, f"explanation of verdict {v.id}"
-        for r in self.reasons:
-            yield r.text, None, f"reason {r.id}"
-        for f in self.flags:
-            yield f.title, None, f"red flag {f.id}: title"
-            yield f.why, None, f"red flag {f.id}: why it is risky"
-            yield f.instead, None, f"red flag {f.id}: what to do instead"
-        for a in self.advice:
-            yield a.text, None, f"advice {a.id} ({a.section})"
-        for key, title in self.sections.items():
-            yield title, None, f"section {key}"
-        for key, title in self.areas.items():
-            yield title, None, f"scorecard area {key}"
-        for k in self.kpis.values():
-            yield k.text, None, f"KPI {k.id}"
-        for p in self.timeline:
-            yield p.title, None, f"timeline phase {p.id}: title"
-            yield p.text, None, f"timeline phase {p.id}"
-        for s in self.sources.values():
-            yield s.title, None, f"title of source article {s.file}"
 
 
 def load_flow(path: str | Path) -> Flow:
@@ -241,7 +87,7 @@ def load_flows(directory: str | Path) -> dict[str, Flow]:
 
 def default_flows_dir() -> Path:
     """The `flows/` folder shipped with the project (a package folder once installed)."""
-    return Path(__file__).resolve().parent.parent / "flows"
+    return Path(__file__).resolve().parents[2] / "flows"
 
 
 class _Builder:
@@ -486,7 +332,7 @@ class _Builder:
         for q in questions:
             seen = {q.id}
             current = q
-            while (nxt := _next_id(current, questions)) != SUMMARY:
+            while (nxt := next_id(current, questions)) != SUMMARY:
                 if nxt in seen:
                     self.problem(q.line, f"'{q.id}' leads into a loop through '{nxt}'")
                     break
@@ -703,31 +549,3 @@ class _Builder:
                 self.problem(None, f"red flag '{flag.id}' needs title, why and instead texts")
             if flag.tip and flag.when.uses():
                 self.problem(None, f"red flag '{flag.id}' is a tip, so it may only look at answers")
-
-
-def _next_id(question: Question, questions: tuple[Question, ...] | list[Question]) -> str:
-    if question.next is not None:
-        return question.next
-    index = next(i for i, q in enumerate(questions) if q.id == question.id)
-    return questions[index + 1].id if index + 1 < len(questions) else SUMMARY
-
-
-def successors(
-    question: Question,
-    questions: tuple[Question, ...] | list[Question],
-    by_id: Mapping[str, Question],
-) -> list[str]:
-    """The questions that may follow `question`, in order, ending with the summary.
-
-    The first one whose condition holds is asked next; the summary always can be reached.
-    """
-    chain = []
-    seen = {question.id}
-    nxt = _next_id(question, questions)
-    while nxt != SUMMARY and nxt not in seen:
-        chain.append(nxt)
-        if by_id[nxt].when is ALWAYS:
-            return chain  # always asked: nothing after it can come first
-        seen.add(nxt)
-        nxt = _next_id(by_id[nxt], questions)
-    return [*chain, SUMMARY]

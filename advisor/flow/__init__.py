@@ -1,0 +1,50 @@
+"""The decision path as data: the model, the loader that checks a flow file, and its graph.
+
+`flow/advisor.yaml` is read by `load_flow` into a frozen `Flow`; `successors` tells which
+question may come next.
+"""
+
+from .graph import successors
+from .loader import FlowError, default_flows_dir, load_flow, load_flows
+from .model import (
+    KINDS,
+    SEVERITIES,
+    SUMMARY,
+    VERDICTS,
+    AdviceItem,
+    Flow,
+    Kpi,
+    Option,
+    Phase,
+    Question,
+    Reason,
+    RedFlag,
+    Rule,
+    Source,
+    Verdict,
+    VerdictRule,
+)
+
+__all__ = [
+    "KINDS",
+    "SEVERITIES",
+    "SUMMARY",
+    "VERDICTS",
+    "AdviceItem",
+    "Flow",
+    "FlowError",
+    "Kpi",
+    "Option",
+    "Phase",
+    "Question",
+    "Reason",
+    "RedFlag",
+    "Rule",
+    "Source",
+    "Verdict",
+    "VerdictRule",
+    "default_flows_dir",
+    "load_flow",
+    "load_flows",
+    "successors",
+]
