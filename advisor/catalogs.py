@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from string import Formatter
 
 from babel.messages.pofile import read_po
 
 from .flow import Flow
-from .i18n import DOMAIN, LANGUAGES, catalog_path, locales_dir
+from .i18n import DOMAIN, LANGUAGES, catalog_path, locales_dir, placeholders
 
 
 def template_path():
     return locales_dir() / f"{DOMAIN}.pot"
-
-
-def placeholders(text: str) -> set[str]:
-    """The `{name}` fields of a format string (empty when it does not parse)."""
-    try:
-        return {name for _, name, _, _ in Formatter().parse(text) if name}
-    except ValueError:
-        return {"<broken braces>"}
 
 
 def expected_messages(flows: Iterable[Flow]) -> dict[str, str]:

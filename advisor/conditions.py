@@ -8,8 +8,9 @@ A condition is a mapping whose entries must all hold:
                                               at_least, count_at_least, count_below, answered
     {all: [...]}, {any: [...]}, {not: {...}}  combinations
     {verdict: in_house}                       advice rules only: the verdict decided
-    {score: {in_house: {at_least: 4, above: [outsource, overflow]}}}
-                                              verdict rules only: the weight of the reasons
+    {score: {in_house: {at_least: 2}}}        verdict rules only: the summed weight of the
+    {score: {in_house - outsource: {at_least: 2}}}   reasons for a verdict, or sums and
+    {score: {outsource + overflow: {below: 2}}}      differences of those (at_least, below)
 
 A question that was not answered (skipped, or not reached yet) never matches, except
 `{q: {answered: false}}`.
@@ -17,11 +18,11 @@ A question that was not answered (skipped, or not reached yet) never matches, ex
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-COMBINATORS = ("all", "any", "not")
 VALUE_OPERATORS = (
     "any_of",
     "none_of",
@@ -33,6 +34,9 @@ VALUE_OPERATORS = (
     "answered",
 )
 NUMERIC_OPERATORS = ("below", "at_least", "count_at_least", "count_below")
+_MEMBERSHIP = frozenset(("is", "any_of", "none_of"))
+SCORE_OPERATORS = ("at_least", "below")
+_SCORE_TERM = re.compile(r"\s*([+-])?\s*([a-z_][a-z0-9_]*)\s*")
 
 
 class ConditionError(ValueError):
@@ -51,6 +55,7 @@ class Reference:
     options: tuple[Any, ...]
     operator: str
     line: int | None
+    argument: Any = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,10 @@ class AnswerTest(Condition):
             return (value is not None) == bool(self.argument)
         if value is None:
             return False
+        if self.operator in _MEMBERSHIP and not isinstance(value, list | tuple | set | frozenset):
+            # one chosen option: the common case, without building a set
+            hit = value == self.argument if self.operator == "is" else value in self.argument
+            return hit if self.operator != "none_of" else not hit
         chosen = _as_set(value)
         match self.operator:
             case "is":
@@ -170,7 +179,7 @@ class AnswerTest(Condition):
             options = (self.argument,)
         elif self.operator in ("any_of", "none_of", "all_of"):
             options = tuple(self.argument)
-        yield Reference(self.question, options, self.operator, self.line)
+        yield Reference(self.question, options, self.operator, self.line, self.argument)
 
 
 def _number(value: Any) -> float:
@@ -191,22 +200,40 @@ class VerdictTest(Condition):
 
 @dataclass
 class ScoreTest(Condition):
-    """The summed weight of the reasons for one verdict, alone or against others."""
+    """A sum of verdict scores (`in_house - outsource - overflow`) against a bound."""
 
-    verdict: str
+    terms: tuple[tuple[int, str], ...]
     at_least: float | None
-    above: tuple[str, ...]
+    below: float | None
     line: int | None = None
 
     def holds(self, context: Context) -> bool:
         scores = context.scores or {}
-        mine = scores.get(self.verdict, 0)
-        if self.at_least is not None and mine < self.at_least:
+        total = sum(sign * scores.get(verdict, 0) for sign, verdict in self.terms)
+        if self.at_least is not None and total < self.at_least:
             return False
-        return all(mine > scores.get(other, 0) for other in self.above)
+        return self.below is None or total < self.below
 
     def uses(self) -> set[str]:
         return {"score"}
+
+    def verdicts(self) -> set[str]:
+        return {verdict for _, verdict in self.terms}
+
+
+def walk(condition: Condition) -> Iterator[Condition]:
+    """The condition and every condition inside it."""
+    yield condition
+    if isinstance(condition, AllOf):
+        for part in condition.parts:
+            yield from walk(part)
+    elif isinstance(condition, Not):
+        yield from walk(condition.part)
+
+
+def score_verdicts(condition: Condition) -> set[str]:
+    """The verdicts whose scores a condition reads."""
+    return {v for c in walk(condition) if isinstance(c, ScoreTest) for v in c.verdicts()}
 
 
 def _line(node: Any) -> int | None:
@@ -260,17 +287,32 @@ def _compile_entry(key: str, value: Any, line: int | None) -> Condition:
 
 def _compile_score(value: Any, line: int | None) -> Condition:
     if not isinstance(value, Mapping) or not value:
-        raise ConditionError("'score' takes {verdict: {at_least: N, above: [...]}}", line)
+        raise ConditionError("'score' takes {verdict: {at_least: N}} or {a - b: {below: N}}", line)
     tests = []
-    for verdict, spec in value.items():
-        if not isinstance(spec, Mapping) or not set(spec) <= {"at_least", "above"}:
-            raise ConditionError(f"score of '{verdict}' takes at_least and/or above", line)
-        at_least = spec.get("at_least")
-        if at_least is not None and not _is_number(at_least):
-            raise ConditionError(f"score at_least needs a number, not {at_least!r}", line)
-        above = tuple(_as_set(spec.get("above", ())))
-        tests.append(ScoreTest(verdict, at_least, above, line))
+    for expression, spec in value.items():
+        terms = _score_terms(str(expression), line)
+        if not isinstance(spec, Mapping) or not spec or not set(spec) <= set(SCORE_OPERATORS):
+            raise ConditionError(f"score '{expression}' takes at_least and/or below", line)
+        for bound in spec.values():
+            if not _is_number(bound):
+                raise ConditionError(f"score '{expression}' needs numbers, not {bound!r}", line)
+        tests.append(ScoreTest(terms, spec.get("at_least"), spec.get("below"), line))
     return tests[0] if len(tests) == 1 else AllOf(tuple(tests), line)
+
+
+def _score_terms(expression: str, line: int | None) -> tuple[tuple[int, str], ...]:
+    """`in_house - outsource + overflow` as ((1, in_house), (-1, outsource), (1, overflow))."""
+    terms = []
+    position = 0
+    while position < len(expression):
+        match = _SCORE_TERM.match(expression, position)
+        if match is None or (match.group(1) is None and terms):
+            raise ConditionError(f"cannot read the score '{expression}' (use a + b - c)", line)
+        terms.append((-1 if match.group(1) == "-" else 1, match.group(2)))
+        position = match.end()
+    if not terms:
+        raise ConditionError("an empty score", line)
+    return tuple(terms)
 
 
 def _is_number(value: Any) -> bool:

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from transitions import Machine
 
 from .advice import Recommendation, recommend
 from .conditions import Context
-from .flow import SUMMARY, Flow, Option, Question, RedFlag, successors
+from .flow import DONT_KNOW, SUMMARY, Flow, Option, Question, RedFlag, successors
 from .numbers import parse_number
 
 ANSWER = "answer"
-EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class InvalidAnswer(ValueError):
@@ -149,17 +147,13 @@ class Engine:
         conversation = Conversation(self.flow.id, self.flow.version, self.first)
         return Turn(conversation, self.prompt(conversation))
 
-    def restart(self, conversation: Conversation | None = None) -> Turn:
-        """A new conversation from the first question; storage keeps the old one in history."""
-        return self.start()
-
     def prompt(self, conversation: Conversation) -> Prompt | None:
         if conversation.finished:
             return None
         question = self.flow.by_id[conversation.state]
         known = conversation.current_answers()
         context = Context(known)
-        ahead = sum(1 for q in self._ahead[question.id] if q.when.holds(context))
+        ahead = sum(1 for q in self._ahead[question.id] if _may_ask(q, context))
         step = len(conversation.path) + 1
         return Prompt(
             question=question,
@@ -248,6 +242,12 @@ class Engine:
         conversation = turn.conversation
         while not conversation.finished:
             question_id = conversation.state
+            if question_id not in answers and self.flow.by_id[question_id].optional:
+                # an answers file from before this question existed: it stays unanswered
+                conversation = self._skip(conversation)
+                if conversation.finished:
+                    turn = Turn(conversation, recommendation=self.recommendation(conversation))
+                continue
             if question_id not in answers:
                 problems[question_id] = InvalidAnswer("missing_answer")
                 break
@@ -264,6 +264,18 @@ class Engine:
             raise AnswersError(problems)
         return conversation, turn
 
+    def _skip(self, conversation: Conversation) -> Conversation:
+        """Move past the current question without an answer (it is not on the path)."""
+        cursor = _Cursor(conversation.state, conversation.current_answers())
+        self._answer_event.trigger(cursor)
+        return Conversation(
+            conversation.flow_id,
+            conversation.flow_version,
+            cursor.state,
+            conversation.answers,
+            conversation.path,
+        )
+
     # -- checking one answer --------------------------------------------------------------
 
     def normalize(
@@ -273,13 +285,15 @@ class Engine:
         kind = question.kind
         if kind == "single":
             valid = {o.id for o in self.flow.options_for(question, answers)}
+            if isinstance(value, bool) and {"yes", "no"} <= valid:
+                value = "yes" if value else "no"  # YAML reads a bare yes/no as true/false
             if not isinstance(value, str) or value not in valid:
                 raise InvalidAnswer("unknown_option", value=str(value))
             return value
         if kind == "multiple":
             return self._normalize_multiple(question, value, answers)
         if kind == "yes_no":
-            return _yes_no(value)
+            return _yes_no(value, question.dont_know)
         if kind == "number":
             return self._normalize_number(question, value, locale)
         text = value.strip() if isinstance(value, str) else ""
@@ -349,6 +363,15 @@ class AnswersError(ValueError):
         self.problems = dict(problems)
 
 
+def _may_ask(question: Question, context: Context) -> bool:
+    """Whether a later question may still be asked: its condition holds, or depends on a
+    question not answered yet. Counting these, the total only ever shrinks as answers
+    come in, so the progress counter never goes back."""
+    if question.when.holds(context):
+        return True
+    return any(ref.question not in context.answers for ref in question.when.references())
+
+
 def _shows(question: Question):
     """The guard of a transition into `question`: its condition on the answers so far."""
     condition = question.when
@@ -364,7 +387,10 @@ _YES = {"yes", "true", "y", "1"}
 _NO = {"no", "false", "n", "0"}
 
 
-def _yes_no(value: Any) -> bool:
+_DONT_KNOW = {DONT_KNOW, "don't know", "dont know", "unknown", "?"}
+
+
+def _yes_no(value: Any, dont_know: bool = False) -> bool | str:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -373,4 +399,6 @@ def _yes_no(value: Any) -> bool:
             return True
         if word in _NO:
             return False
+        if dont_know and word in _DONT_KNOW:
+            return DONT_KNOW
     raise InvalidAnswer("not_yes_no", value=str(value))

@@ -47,9 +47,10 @@ def markdown(flow: Flow, rec: Recommendation, t: Translator, created_at: str) ->
     report = report_for(flow, rec, t, created_at)
     lines = [f"# {report.title}", "", f"*{report.date}*", ""]
     lines += [f"## {t(RECOMMENDATION)}: {report.verdict_title}", "", report.verdict_text, ""]
-    lines += [f"## {t(N_('Readiness scorecard'))}", "", "| | |", "|---|---:|"]
-    lines += [f"| {title} | {score} / 100 |" for _, title, score in report.scorecard]
-    lines.append("")
+    if report.scorecard:
+        lines += [f"## {t(N_('Readiness scorecard'))}", "", "| | |", "|---|---:|"]
+        lines += [f"| {title} | {score} / 100 |" for _, title, score in report.scorecard]
+        lines.append("")
     for section in report.sections:
         lines += [f"## {section.title}", ""]
         if section.note:

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from .yamlfile import LineDict, LineList, load_yaml
 
-TEXT_KEYS = ("title", "intro", "text", "help", "why", "instead")
+TEXT_KEYS = ("title", "intro", "text", "summary", "topic", "help", "why", "instead")
 TITLE_MAPS = ("sections", "areas")
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from string import Formatter
 
 from babel import Locale, negotiate_locale
 from babel.dates import format_date
@@ -38,6 +39,14 @@ _TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown."""
     return message
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{name}` fields of a format string (`<broken braces>` when it does not parse)."""
+    try:
+        return {name for _, name, _, _ in Formatter().parse(text) if name}
+    except ValueError:
+        return {"<broken braces>"}
 
 
 def locales_dir() -> Path:
@@ -84,9 +93,10 @@ class Translator:
     def date(self, value: date | datetime) -> str:
         return format_date(value, format="long", locale=self.locale)
 
-    def list(self, items: Iterable[str]) -> str:
+    def list(self, items: Iterable[str], style: str = "standard") -> str:
+        """`a, b and c` (or with `style="or"`, `a, b or c`) in the language's own way."""
         items = list(items)
-        return format_list(items, locale=self.locale) if items else ""
+        return format_list(items, style=style, locale=self.locale) if items else ""
 
 
 @lru_cache(maxsize=len(LANGUAGES))

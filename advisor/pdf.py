@@ -62,8 +62,9 @@ def render(report: Report, t: Translator) -> bytes:
     doc.paragraph(report.date, 10, "I")
     doc.ln(3)
     _verdict_box(doc, report)
-    doc.heading(t(N_("Readiness scorecard")))
-    _scorecard(doc, report)
+    if report.scorecard:  # none when customer service stays in-house: there is no provider
+        doc.heading(t(N_("Readiness scorecard")))
+        _scorecard(doc, report)
     for section in report.sections:
         doc.heading(section.title)
         if section.note:

@@ -343,6 +343,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         print(f"advisor: cannot read {args.answers}: {error}", file=sys.stderr)
         return 2
+    if isinstance(answers, dict) and isinstance(answers.get("answers"), dict):
+        answers = answers["answers"]  # a scenario file: the answers beside what to expect
     if not isinstance(answers, dict):
         print(f"advisor: {args.answers} must map question ids to answers", file=sys.stderr)
         return 2

@@ -12,9 +12,10 @@ from datetime import date
 from typing import TextIO
 
 from advisor.engine import InvalidAnswer, Prompt, Turn
+from advisor.flow import DONT_KNOW
 from advisor.i18n import N_, Translator
 from advisor.messages import error_text
-from advisor.report import answer_text, as_text, build_report
+from advisor.report import DONT_KNOW_TEXT, answer_text, as_text, build_report
 from storage import StaleConversation, StorageError, User
 
 from .service import AdvisorService, Step
@@ -144,6 +145,11 @@ class TerminalChat:
             word = line.casefold()
             yes = {"1", self.t(N_("Yes")).casefold(), "yes", "y"}
             no = {"2", self.t(N_("No")).casefold(), "no", "n"}
+            unsure = (
+                {"3", self.t(DONT_KNOW_TEXT).casefold()} if prompt.question.dont_know else set()
+            )
+            if word in unsure:
+                return DONT_KNOW
             return True if word in yes else False if word in no else line
         return line
 
@@ -183,6 +189,8 @@ class TerminalChat:
         elif prompt.kind == "yes_no":
             yes, no = t(N_("Yes")), t(N_("No"))
             self.say(f"  1. {yes}\n  2. {no}")
+            if prompt.question.dont_know:
+                self.say(f"  3. {t(DONT_KNOW_TEXT)}")
         if prompt.default is not None:
             earlier = answer_text(self.flow, prompt.question, prompt.default, t)
             self.say(t(N_("Earlier answer: {answer} (press Enter to keep it)"), answer=earlier))

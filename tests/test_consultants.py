@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bot_harness import BotRunner
 from botapi_emulator import BotApiEmulator
-from test_telegram import PEAKS_PATH, next_question, press, walk
+from test_telegram import PEAKS_PATH, SAVED, next_question, press, walk
 
 from storage import Store
 
@@ -38,7 +38,7 @@ def finish(user, payload: str, consent: str | None):
         )
         press(user, prompt, consent)
     walk(user, PEAKS_PATH)
-    user.wait_for(lambda: "This recommendation is saved" in texts(user))
+    user.wait_for(lambda: SAVED in texts(user))
 
 
 def test_a_consenting_client_reaches_their_consultant_and_nobody_else(emulator, db):

@@ -16,7 +16,7 @@ import threading
 
 import pytest
 from botapi_emulator import BotApiEmulator
-from test_telegram import PEAKS_PATH, PROGRESS, rows
+from test_telegram import PEAKS_PATH, PROGRESS, SAVED, rows
 
 from advisor.engine import Engine
 from advisor.flow import default_flows_dir, load_flow
@@ -24,7 +24,6 @@ from advisor.flow import default_flows_dir, load_flow
 USERS = 100
 BATCH = 25
 KILLS = 5
-SAVED = "This recommendation is saved"
 
 
 class CrashingBot:

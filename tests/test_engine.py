@@ -11,11 +11,12 @@ from advisor.numbers import parse_number
 FLOW = load_flow(default_flows_dir() / "advisor.yaml")
 ENGINE = Engine(FLOW)
 BASE = {
+    "duration": "ongoing",
     "situation": "peaks",
     "inhouse_signals": ["none"],
     "complexity": "mixed",
     "monthly_contacts": 12000,
-    "duration": "ongoing",
+    "customer_languages": "one",
     "goals": ["cost"],
     "kpis_measurable": True,
     "commitment": "long_term",
@@ -23,6 +24,7 @@ BASE = {
     "contract_length": "3_years_plus",
     "pricing": "per_hour",
     "history_data": "two_years_daily",
+    "processes_documented": "yes",
     "internal_owner": True,
     "keep_facilities": False,
     "provider_stage": "not_started",
@@ -40,9 +42,9 @@ def walk(answers, upto=None):
 
 def test_start_asks_the_first_question_with_progress():
     prompt = ENGINE.start().prompt
-    assert (prompt.id, prompt.step) == ("situation", 1)
-    assert prompt.total == 17
-    assert [o.id for o in prompt.options][:2] == ["new_company", "workload_growth"]
+    assert (prompt.id, prompt.step) == ("duration", 1)
+    assert prompt.total == len(FLOW.questions)  # all may still come
+    assert [o.id for o in prompt.options] == ["ongoing", "short_campaign"]
 
 
 def test_main_goal_is_asked_only_for_several_goals_with_those_goals_as_options():
@@ -67,7 +69,7 @@ def test_back_restores_the_previous_answer_as_the_default():
     turn = ENGINE.back(conversation)
     assert turn.prompt.id == "complexity"
     assert turn.prompt.default == "mixed"
-    assert turn.prompt.step == 3
+    assert turn.prompt.step == 4
 
 
 def test_back_at_the_first_question_is_refused():
@@ -95,13 +97,11 @@ def test_changing_an_answer_after_back_reevaluates_what_follows():
     assert finished.current_answers() == conversation.current_answers()
 
 
-def test_restart_begins_again_and_conversations_do_not_share_state():
-    one = walk(BASE, upto="duration")
-    other = ENGINE.restart(one).conversation
-    assert other.state == "situation" and other.answers == {}
-    assert one.state == "duration"
-    with pytest.raises(AttributeError):
-        one.state = "goals"
+def test_a_new_start_does_not_share_state_with_another_conversation():
+    one = walk(BASE, upto="complexity")
+    other = ENGINE.start().conversation
+    assert other.state == "duration" and other.answers == {}
+    assert one.state == "complexity" and one.answers["situation"] == "peaks"
 
 
 @pytest.mark.parametrize(
@@ -156,15 +156,15 @@ def test_a_risky_answer_gives_a_tip_once():
 
 
 def test_a_conversation_of_another_flow_version_is_refused_then_migrated():
-    conversation = walk(BASE, upto="duration")
+    conversation = walk(BASE, upto="customer_languages")
     old = Conversation(
         conversation.flow_id, "0ld", conversation.state, conversation.answers, conversation.path
     )
     with pytest.raises(InvalidAnswer) as caught:
-        ENGINE.answer(old, "ongoing")
+        ENGINE.answer(old, "one")
     assert caught.value.code == "flow_changed"
     migrated = ENGINE.migrate(old)
-    assert migrated.flow_version == FLOW.version and migrated.state == "duration"
+    assert migrated.flow_version == FLOW.version and migrated.state == "customer_languages"
 
 
 def test_run_reaches_the_summary_or_names_the_questions_with_problems():
@@ -183,3 +183,33 @@ def test_run_reaches_the_summary_or_names_the_questions_with_problems():
 def test_the_machine_is_built_once_per_flow():
     assert ENGINE.machine.models == []
     assert len(ENGINE.machine.states) == len(FLOW.questions) + 1
+
+
+@pytest.mark.parametrize("typed", ["dont_know", "don't know", "?"])
+def test_a_yes_no_question_with_dont_know_takes_it_and_others_do_not(typed):
+    kpis = walk(BASE, upto="kpis_measurable")
+    assert ENGINE.answer(kpis, typed).conversation.answers["kpis_measurable"] == "dont_know"
+    owner = walk(BASE, upto="internal_owner")
+    with pytest.raises(InvalidAnswer):
+        ENGINE.answer(owner, typed)
+
+
+def test_a_campaign_skips_the_questions_about_an_ongoing_service():
+    campaign = {**BASE, "duration": "short_campaign", "campaign_direction": "outbound"}
+    path = walk(campaign).path
+    assert "campaign_direction" in path
+    assert not {"situation", "complexity", "commitment", "contract_length"} & set(path)
+
+
+def test_the_progress_counter_never_goes_back():
+    conversation = ENGINE.start().conversation
+    last = 0.0
+    for answers in (BASE, {**BASE, "goals": ["cost", "revenue"], "main_goal": "cost"}):
+        conversation = ENGINE.start().conversation
+        while not conversation.finished:
+            prompt = ENGINE.prompt(conversation)
+            assert prompt.step / prompt.total >= last
+            last = prompt.step / prompt.total
+            conversation = ENGINE.answer(conversation, answers[conversation.state]).conversation
+        assert prompt.step == prompt.total
+        last = 0.0

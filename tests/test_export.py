@@ -12,7 +12,7 @@ import pytest
 from bot_harness import FLOW, BotRunner
 from botapi_emulator import BotApiEmulator
 from pypdf import PdfReader
-from test_telegram import PEAKS_PATH, press, report_text, walk
+from test_telegram import PEAKS_PATH, SAVED, press, report_text, walk
 
 from advisor import export
 from advisor.engine import Engine
@@ -21,11 +21,12 @@ from bot.service import AdvisorService
 from storage import Store
 
 RISKY = {
+    "duration": "ongoing",
     "situation": "new_company",
     "inhouse_signals": ["none"],
     "complexity": "mostly_simple",
     "monthly_contacts": 12000,
-    "duration": "ongoing",
+    "customer_languages": "one",
     "goals": ["scalability"],
     "kpis_measurable": True,
     "commitment": "pilot",
@@ -33,6 +34,7 @@ RISKY = {
     "contract_length": "1_year",
     "pricing": "per_contact",
     "history_data": "some",
+    "processes_documented": "partly",
     "internal_owner": True,
     "keep_facilities": False,
     "provider_stage": "not_started",
@@ -59,6 +61,7 @@ def finished_db(tmp_path, people=3):
                 step = service.answer(user, RISKY.get(question, ["cost"]))
         unfinished = store.user("terminal", "late", language="en")
         service.current(unfinished)
+        service.answer(unfinished, "ongoing")
         service.answer(unfinished, "peaks")
     return db
 
@@ -74,15 +77,16 @@ def test_the_pdf_has_the_verdict_a_flag_and_polish_letters():
     flags = {f.id: f for f in FLOW.flags}
     assert t(FLOW.verdicts[rec.verdict].title) in text
     assert t(flags["contract_too_short"].title) in text
+    assert t(FLOW.verdicts["prepare_first"].title) in text
     assert any(letter in text for letter in "ąęłśżźćń")
-    assert "Zleć" in text or "ł" in text
 
 
 def test_the_markdown_has_headings_checklist_and_scorecard():
     text = export.markdown(FLOW, recommendation(), translator("en"), CREATED)
     assert text.startswith("# Outsourcing advisor for customer service")
     assert "## Red flags" in text and "- [ ] " in text
-    assert "| Contract and pricing | 0 / 100 |" in text
+    # a one-year contract (high, -50) and paying per contact (medium, -25)
+    assert "| Contract and pricing | 25 / 100 |" in text
 
 
 def test_csv_round_trips_with_stable_columns_and_neutralised_formulas(tmp_path):
@@ -94,7 +98,7 @@ def test_csv_round_trips_with_stable_columns_and_neutralised_formulas(tmp_path):
     rows = list(csv.DictReader(io.StringIO(data[1:])))
     assert len(rows) == 3
     assert list(rows[0])[:10] == export.csv_columns(FLOW)[:10]
-    assert rows[0]["verdict"] == "outsource"
+    assert rows[0]["verdict"] == "prepare_first"
     assert "contract_too_short" in rows[0]["flags"].split()
     assert rows[0]["answer_pricing"] == "per_contact"
     assert rows[0]["answer_internal_owner"] == "yes"
@@ -117,13 +121,14 @@ def test_cli_export_json_csv_pdf_and_stats(tmp_path):
         return result.stdout
 
     summaries = json.loads(advisor("export", "--format", "json", "--lang", "sv"))
-    assert [s["verdict"]["id"] for s in summaries] == ["outsource"] * 3
-    assert summaries[0]["verdict"]["title"] == translator("sv")(FLOW.verdicts["outsource"].title)
+    assert [s["verdict"]["id"] for s in summaries] == ["prepare_first"] * 3
+    title = translator("sv")(FLOW.verdicts["prepare_first"].title)
+    assert summaries[0]["verdict"]["title"] == title
     advisor("export", "--format", "csv", "--out", str(tmp_path / "all.csv"))
     assert (tmp_path / "all.csv").read_text(encoding="utf-8-sig").count("\n") == 4
     advisor("export", "--format", "pdf", "--out", str(tmp_path / "pdfs"), "--conversation", "1")
     (pdf,) = (tmp_path / "pdfs").iterdir()
-    assert "Outsource" in pdf_text(pdf.read_bytes())
+    assert "Prepare before you outsource" in pdf_text(pdf.read_bytes())
     stats = json.loads(advisor("stats", "--format", "json"))
     assert stats["en"]["finished"] == 2 and stats["pl"]["finished"] == 1
     assert stats["en"]["open"] == 1 and stats["en"]["stopped_at"] == {"inhouse_signals": 1}
@@ -144,10 +149,8 @@ def test_export_in_the_chat_sends_the_pdf(emulator, tmp_path):
         assert "no finished recommendation" in ivy.next_message().plain_text
         ivy.send("/start")
         walk(ivy, PEAKS_PATH)
-        report_text(ivy, "This recommendation is saved")
-        saved = next(
-            m for m in ivy.messages if "This recommendation is saved" in (m.plain_text or "")
-        )
+        report_text(ivy, SAVED)
+        saved = next(m for m in ivy.messages if SAVED in (m.plain_text or ""))
         ivy.send("/export")
         document = ivy.wait_for(lambda: next((m for m in ivy.messages if m.document), None))
         assert document.document.filename.endswith(".pdf")
@@ -159,4 +162,5 @@ def test_export_in_the_chat_sends_the_pdf(emulator, tmp_path):
                 None,
             )
         )
-        assert b"## Red flags" in markdown.document.data or b"## Why" in markdown.document.data
+        assert b"## Why" in markdown.document.data
+        assert b"## What would change the verdict" in markdown.document.data

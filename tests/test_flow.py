@@ -38,12 +38,26 @@ VALID = dedent(
       verdicts:
         outsource: {{title: Outsource, text: Do it.}}
         in_house: {{title: Keep it, text: Do not.}}
-      default_verdict: outsource
+      reasons:
+        - id: small_size
+          supports: in_house
+          weight: 2
+          when: {{size: small}}
+          text: It is small.
+          source:
+            {SOURCE}: minimaal drie jaar
       decide:
         - id: small_in_house
           verdict: in_house
-          when: {{size: small}}
-          source: {SOURCE}
+          when: {{score: {{in_house: {{at_least: 2}}}}}}
+          text: Small things stay.
+          source:
+            {SOURCE}: minimaal drie jaar
+        - id: otherwise
+          verdict: outsource
+          text: The rest goes.
+          source:
+            {SOURCE}: faire prijs
       red_flags:
         - id: no_owner
           severity: high
@@ -52,9 +66,14 @@ VALID = dedent(
           title: No owner
           why: Nobody steers.
           instead: Name one.
-          source: {SOURCE}
-      sections: {{commitment: C, contract: K, pricing: P, next_steps: N}}
-      areas: {{readiness: Readiness}}
+          source:
+            {SOURCE}: minimaal drie jaar
+      report:
+        - {{id: reasons, title: Why}}
+        - {{id: flags, title: Red flags}}
+        - {{id: next_steps, title: Next steps}}
+      areas:
+        - {{id: readiness, title: Readiness}}
     """
 )
 
@@ -79,7 +98,7 @@ def line_of(text, needle):
 
 def test_the_shipped_flow_and_a_small_valid_flow_load(tmp_path):
     flow = load_flow(default_flows_dir() / "advisor.yaml")
-    assert flow.questions[0].id == "situation"
+    assert flow.questions[0].id == "duration"
     tiny = load_flow(write(tmp_path, VALID))
     assert [q.id for q in tiny.questions] == ["size", "owner", "amount"]
 
@@ -123,15 +142,45 @@ def test_the_version_changes_with_the_content(tmp_path):
             None,
         ),
         (
-            "      when: {size: small}\n      source: 001_93f2846bbbe84c4b.txt\n",
-            "      when: {size: small}\n",
+            "      source:\n        001_93f2846bbbe84c4b.txt: faire prijs\n",
+            "",
             "names no source article",
             None,
         ),
         (
-            "      source: 001_93f2846bbbe84c4b.txt\n  sections",
-            "      source: 002_0b9e4a3e38fbbadb.txt\n  sections",
+            "      source:\n        001_93f2846bbbe84c4b.txt: faire prijs\n",
+            "      source:\n        002_0b9e4a3e38fbbadb.txt: faire prijs\n",
             "unknown source",
+            None,
+        ),
+        (
+            "        001_93f2846bbbe84c4b.txt: faire prijs\n",
+            "        001_93f2846bbbe84c4b.txt: a phrase much longer than six words here\n",
+            "is over 6 words",
+            None,
+        ),
+        (
+            "      source:\n        001_93f2846bbbe84c4b.txt: faire prijs\n",
+            "      source: 001_93f2846bbbe84c4b.txt\n",
+            "needs an anchor per article",
+            None,
+        ),
+        (
+            "      text: The rest goes.\n",
+            "      text: The rest goes.\n      when: {size: big}\n",
+            "takes what no other rule decides",
+            None,
+        ),
+        (
+            "{score: {in_house: {at_least: 2}}}",
+            "{score: {in_house - sideways: {at_least: 2}}}",
+            "unknown verdict 'sideways' in the score",
+            None,
+        ),
+        (
+            "      text: It is small.\n",
+            "      text: It is {tiny} small.\n",
+            "'{tiny}' is not a question id",
             None,
         ),
         ("      why: Nobody steers.\n", "", "missing required field 'why'", None),

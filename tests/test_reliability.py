@@ -67,7 +67,7 @@ def test_a_user_who_blocked_the_bot_is_marked_inactive_and_others_are_served(
 def test_an_edit_that_changes_nothing_is_ignored(bot, emulator):
     eva = emulator.user(1105)
     eva.send("/start")
-    walk(eva, PEAKS_PATH[:1])
+    walk(eva, PEAKS_PATH[:2])
     signals = next_question(eva)
     emulator.inject(
         "editMessageReplyMarkup",
@@ -113,15 +113,15 @@ def test_a_locked_database_gets_a_try_again_later_and_loses_nothing(emulator, tm
         blocker = sqlite3.connect(db)
         blocker.execute("BEGIN IMMEDIATE")
         try:
-            gil.press("We are just exploring the options", first)
+            gil.press("An ongoing customer service", first)
             busy = gil.next_message()
             assert "try again" in busy.plain_text
         finally:
             blocker.rollback()
             blocker.close()
-        press(gil, first, "We are just exploring the options")
+        press(gil, first, "An ongoing customer service")
         assert next_question(gil).plain_text.startswith("2/")
-    assert rows(db, "SELECT question_id FROM answers") == [("situation",)]
+    assert rows(db, "SELECT question_id FROM answers") == [("duration",)]
 
 
 def advisor(*args):

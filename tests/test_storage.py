@@ -45,7 +45,7 @@ def test_every_step_is_a_row_in_order_and_a_reopened_file_resumes(tmp_path):
     with Store(path) as store:
         user = store.user("terminal", "bo")
         stored = store.start_conversation(user.id, ENGINE.start().conversation)
-        for value in ("peaks", ["none"]):
+        for value in ("ongoing", "peaks", ["none"]):
             turn = ENGINE.answer(stored.conversation, value)
             question = stored.conversation.state
             stored = store.record(
@@ -58,17 +58,22 @@ def test_every_step_is_a_row_in_order_and_a_reopened_file_resumes(tmp_path):
         assert again.conversation == stored.conversation
         assert again.conversation.state == "inhouse_signals"
         steps = [(s["action"], s["question_id"]) for s in store.steps(again.id)]
-    assert steps == [("answer", "situation"), ("answer", "inhouse_signals"), ("back", "complexity")]
+    assert steps == [
+        ("answer", "duration"),
+        ("answer", "situation"),
+        ("answer", "inhouse_signals"),
+        ("back", "complexity"),
+    ]
 
 
 def test_a_stale_step_is_refused_and_writes_nothing(tmp_path):
     with Store(tmp_path / "a.db") as store:
         user = store.user("terminal", "cy")
         first = store.start_conversation(user.id, ENGINE.start().conversation)
-        turn = ENGINE.answer(first.conversation, "peaks")
-        store.record(first, turn.conversation, action="answer", question_id="situation")
+        turn = ENGINE.answer(first.conversation, "ongoing")
+        store.record(first, turn.conversation, action="answer", question_id="duration")
         with pytest.raises(StaleConversation):
-            store.record(first, turn.conversation, action="answer", question_id="situation")
+            store.record(first, turn.conversation, action="answer", question_id="duration")
         assert len(store.steps(first.id)) == 1
 
 

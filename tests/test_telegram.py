@@ -6,7 +6,7 @@ import re
 import sqlite3
 
 import pytest
-from bot_harness import BotRunner
+from bot_harness import FLOW, BotRunner
 from botapi_emulator import BotApiEmulator
 
 
@@ -29,25 +29,28 @@ def test_start_greets_and_asks_the_first_question(bot, emulator):
     assert "Alice" in greeting.plain_text
     first = alice.next_message()
     assert first.plain_text.startswith("1/")
-    assert "Which best describes" in first.plain_text
-    assert "We have recurring peaks that our team cannot absorb" in first.buttons
+    assert "ongoing service or a short campaign" in first.plain_text
+    assert "An ongoing customer service" in first.buttons
 
 
 PROGRESS = re.compile(r"^(\d+)/(\d+) ")
+SAVED = "/summary shows this again"  # the end of the recommendation in the chat
 PEAKS_PATH = [
+    ("duration", ["An ongoing customer service"]),
     ("situation", ["We have recurring peaks that our team cannot absorb"]),
     ("inhouse_signals", ["None of these", "Done"]),
     ("complexity", ["A mix of simple and complex"]),
     ("monthly_contacts", "12 000"),
-    ("duration", ["An ongoing customer service"]),
+    ("customer_languages", ["One language"]),
     ("goals", ["Lower cost", "A better customer experience and more satisfied customers", "Done"]),
     ("main_goal", ["Lower cost"]),
     ("kpis_measurable", ["Yes"]),
     ("commitment", ["A long-term partnership from the start"]),
     ("results_expected", ["Within a year"]),
-    ("contract_length", ["Three years or more"]),
+    ("contract_length", ["Three or four years"]),
     ("pricing", ["Per hour"]),
     ("history_data", ["Daily figures for the last two years"]),
+    ("processes_documented", ["Yes, and they are up to date"]),
     ("internal_owner", ["Yes"]),
     ("keep_facilities", ["No"]),
     ("provider_stage", ["Not started"]),
@@ -132,9 +135,13 @@ def test_whole_conversation_with_buttons_and_typed_numbers_saves_the_summary(
     bob = emulator.user(2002, first_name="Bob")
     bob.send("/start")
     walk(bob, PEAKS_PATH)
-    text = report_text(bob, "This recommendation is saved")
+    text = report_text(bob, SAVED)
     assert "Outsource the overflow" in text
-    assert "steady base stream" in text
+    assert "rubber band" in text
+    report = [m for m in bob.messages if m.from_bot and not PROGRESS.match(m.plain_text or "")]
+    start = next(i for i, m in enumerate(report) if "Outsource the overflow" in m.plain_text)
+    assert len(report[start:]) <= 2, "the recommendation fits in two messages"
+    assert "📄 PDF report" in report[-1].buttons
     assert rows(tmp_path / "bot.db", "SELECT verdict FROM summaries") == [("overflow",)]
     answered = rows(
         tmp_path / "bot.db", "SELECT question_id FROM answers WHERE action = 'answer' ORDER BY seq"
@@ -155,7 +162,7 @@ def test_whole_conversation_with_buttons_and_typed_numbers_saves_the_summary(
 def test_multiple_choice_toggles_ticks_and_refuses_done_with_nothing_chosen(bot, emulator):
     carol = emulator.user(3003)
     carol.send("/start")
-    walk(carol, PEAKS_PATH[:1])
+    walk(carol, PEAKS_PATH[:2])
     signals = next_question(carol)
     toggle(carol, signals, "It needs very specific, specialist knowledge")
     press(carol, signals, "✅ It needs very specific, specialist knowledge")
@@ -167,12 +174,10 @@ def test_multiple_choice_toggles_ticks_and_refuses_done_with_nothing_chosen(bot,
     update_id = carol.press("Done", signals)
     refusal = carol.wait_callback_answered(update_id)
     assert refusal.show_alert and "at least one" in refusal.text
-    toggle(carol, signals, "Strict secrecy rules apply (for example banking or finance)")
+    secrecy = FLOW.by_id["inhouse_signals"].option("strict_secrecy").text
+    toggle(carol, signals, secrecy)
     toggle(carol, signals, "None of these")  # "none" clears the others
-    assert (
-        "✅ Strict secrecy rules apply (for example banking or finance)"
-        not in carol.message(signals).buttons
-    )
+    assert f"✅ {secrecy}" not in carol.message(signals).buttons
     press(carol, signals, "Done")
     next_question(carol)
     assert "➜ None of these" in carol.message(signals).plain_text
@@ -181,15 +186,15 @@ def test_multiple_choice_toggles_ticks_and_refuses_done_with_nothing_chosen(bot,
 def test_back_shows_the_earlier_answer_and_restart_begins_again(bot, emulator, tmp_path):
     dave = emulator.user(4004)
     dave.send("/start")
-    walk(dave, PEAKS_PATH[:3])
+    walk(dave, PEAKS_PATH[:4])
     amount = next_question(dave)
     press(dave, amount, "◀ Back")
     complexity = next_question(dave)
-    assert complexity.plain_text.startswith("3/")
+    assert complexity.plain_text.startswith("4/")
     assert "Earlier answer: A mix of simple and complex" in complexity.plain_text
     assert "✅ A mix of simple and complex" in complexity.buttons
     press(dave, complexity, "Mostly complex")
-    assert next_question(dave).plain_text.startswith("4/")
+    assert next_question(dave).plain_text.startswith("5/")
     dave.send("/restart")
     assert next_question(dave).plain_text.startswith("1/")
     statuses = rows(tmp_path / "bot.db", "SELECT status FROM conversations ORDER BY id")
@@ -204,7 +209,7 @@ def test_old_button_forged_data_and_free_text_are_refused_and_nothing_is_recorde
     erin = emulator.user(5005)
     erin.send("/start")
     first = next_question(erin)
-    give(erin, first, ["We are just exploring the options"])
+    give(erin, first, ["An ongoing customer service"])
     second = next_question(erin)
     before = rows(tmp_path / "bot.db", "SELECT count(*) FROM answers")
     # the first question's buttons are gone; press its old callback data again (a double press)
@@ -227,14 +232,14 @@ def test_old_button_forged_data_and_free_text_are_refused_and_nothing_is_recorde
 def test_a_typed_answer_that_is_not_a_number_is_explained(bot, emulator):
     fay = emulator.user(6006)
     fay.send("/start")
-    walk(fay, PEAKS_PATH[:3])
+    walk(fay, PEAKS_PATH[:4])
     amount = next_question(fay)
     fay.send("about a lot")
     assert "type a number" in fay.next_message().plain_text
     fay.send("-5")
     assert "at least 0" in fay.next_message().plain_text
     fay.send("2500")
-    assert next_question(fay).plain_text.startswith("5/")
+    assert next_question(fay).plain_text.startswith("6/")
     assert "➜ 2,500" in fay.message(amount).plain_text
 
 
@@ -242,11 +247,11 @@ def test_the_conversation_continues_after_the_bot_process_restarts(emulator, tmp
     gus = emulator.user(7007)
     with BotRunner(emulator, tmp_path / "bot.db"):
         gus.send("/start")
-        walk(gus, PEAKS_PATH[:2])
+        walk(gus, PEAKS_PATH[:3])
         pending = next_question(gus)
     with BotRunner(emulator, tmp_path / "bot.db"):
         press(gus, pending, "Mostly complex")
-        assert next_question(gus).plain_text.startswith("4/")
+        assert next_question(gus).plain_text.startswith("5/")
     answered = rows(tmp_path / "bot.db", "SELECT question_id, value FROM answers ORDER BY seq")
     assert answered[-1] == ("complexity", '"mostly_complex"')
 
@@ -255,6 +260,8 @@ def test_fifty_users_at_once_get_their_own_answers(bot, emulator, tmp_path):
     users = [emulator.user(10_000 + i, first_name=f"U{i}") for i in range(50)]
     for user in users:
         user.send("/start")
+    for user in users:
+        press(user, next_question(user), "An ongoing customer service")
     firsts = [next_question(user) for user in users]
     situations = ["new_company", "workload_growth", "skills_costs", "peaks", "exploring"]
     labels = {
@@ -267,7 +274,8 @@ def test_fifty_users_at_once_get_their_own_answers(bot, emulator, tmp_path):
     stored = rows(
         tmp_path / "bot.db",
         "SELECT u.external_id, a.value FROM answers a "
-        "JOIN conversations c ON c.id = a.conversation_id JOIN users u ON u.id = c.user_id",
+        "JOIN conversations c ON c.id = a.conversation_id JOIN users u ON u.id = c.user_id "
+        "WHERE a.question_id = 'situation'",
     )
     assert len(stored) == 50
     for external_id, value in stored:
@@ -279,7 +287,7 @@ def test_every_press_is_answered_and_commands_are_registered_per_language(bot, e
     hal = emulator.user(8008)
     hal.send("/start")
     first = next_question(hal)
-    press(hal, first, "We are just exploring the options")
+    press(hal, first, "An ongoing customer service")
     queries = [c for c in emulator.calls if c.method.lower() == "answercallbackquery"]
     assert queries
     for language in ("", "en", "sv", "nl", "fi", "pl"):

@@ -7,11 +7,14 @@ question may come next.
 from .graph import successors
 from .loader import FlowError, default_flows_dir, load_flow, load_flows
 from .model import (
+    BUILT_IN_SECTIONS,
+    DONT_KNOW,
     KINDS,
     SEVERITIES,
     SUMMARY,
     VERDICTS,
     AdviceItem,
+    Area,
     Flow,
     Kpi,
     Option,
@@ -20,17 +23,22 @@ from .model import (
     Reason,
     RedFlag,
     Rule,
+    Section,
     Source,
+    Timeline,
     Verdict,
     VerdictRule,
 )
 
 __all__ = [
+    "BUILT_IN_SECTIONS",
+    "DONT_KNOW",
     "KINDS",
     "SEVERITIES",
     "SUMMARY",
     "VERDICTS",
     "AdviceItem",
+    "Area",
     "Flow",
     "FlowError",
     "Kpi",
@@ -40,7 +48,9 @@ __all__ = [
     "Reason",
     "RedFlag",
     "Rule",
+    "Section",
     "Source",
+    "Timeline",
     "Verdict",
     "VerdictRule",
     "default_flows_dir",

@@ -14,31 +14,26 @@ from typing import Any
 
 import yaml
 
-from ..conditions import ALWAYS, Condition, ConditionError, compile_condition
+from ..conditions import ALWAYS, Condition, ConditionError, compile_condition, score_verdicts
 from ..yamlfile import LineDict, error_line, load_yaml
 from .graph import next_id, successors
 from .model import (
     DEFAULT_TEXT_LIMIT,
+    DONT_KNOW,
     KINDS,
-    SEVERITIES,
     SUMMARY,
     VERDICTS,
-    AdviceItem,
     Flow,
-    Kpi,
     Option,
-    Phase,
     Question,
-    Reason,
-    RedFlag,
     Rule,
     Source,
-    Verdict,
-    VerdictRule,
 )
+from .rules import AdviceReader, placeholders
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 SOURCE_PATTERN = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
+ANCHOR_WORDS = 6
 
 
 class FlowError(Exception):
@@ -153,16 +148,35 @@ class _Builder:
             kept.append(item)
         return kept
 
-    def sources_of(self, node: LineDict, known: Mapping[str, Source]) -> tuple[str, ...]:
+    def sources_of(self, node: LineDict, known: Mapping[str, Source]) -> tuple[Any, ...]:
+        """`source: {article file: anchor phrase, ...}` as (files, anchors)."""
+        where = node.get("id", "?")
         value = node.get("source")
-        files = value if isinstance(value, list) else [value] if value else []
-        if not files:
-            self.problem(node.line, f"'{node.get('id', 'timeline')}' names no source article")
-        for file in files:
+        line = node.line_of("source")
+        if not value:
+            self.problem(node.line, f"'{where}' names no source article")
+            return (), {}
+        if not isinstance(value, dict):
+            self.problem(
+                line,
+                f"the source of '{where}' needs an anchor per article: "
+                "{article file: a phrase of that article, at most six words}",
+            )
+            return (), {}
+        anchors = {}
+        for file, anchor in value.items():
             if file not in known:
-                where = node.get("id", "timeline")
-                self.problem(node.line_of("source"), f"unknown source '{file}' in '{where}'")
-        return tuple(files)
+                self.problem(value.line_of(file), f"unknown source '{file}' in '{where}'")
+            elif not isinstance(anchor, str) or not anchor.strip():
+                self.problem(value.line_of(file), f"'{where}' cites '{file}' without an anchor")
+            elif len(anchor.split()) > ANCHOR_WORDS:
+                self.problem(
+                    value.line_of(file),
+                    f"the anchor of '{file}' in '{where}' is over {ANCHOR_WORDS} words",
+                )
+            else:
+                anchors[file] = anchor.strip()
+        return tuple(value), anchors
 
     # -- the whole file ---------------------------------------------------------------------
 
@@ -174,23 +188,7 @@ class _Builder:
         questions = self.build_questions()
         by_id = {q.id: q for q in questions}
         self.check_questions(questions, by_id)
-        advice = self.data.get("advice") or LineDict()
-        verdicts = self.build_verdicts(advice)
-        reasons = self.build_reasons(advice, sources)
-        verdict_rules, default = self.build_verdict_rules(advice, sources, verdicts)
-        flags = self.build_flags(advice, sources)
-        sections = self.build_titles(advice, "sections")
-        areas = self.build_titles(advice, "areas")
-        items = self.build_advice_items(advice, sources, sections)
-        kpis = self.build_kpis(advice, sources)
-        goals = advice.get("goals") or LineDict()
-        goal_kpis = self.build_goal_kpis(goals, by_id, kpis)
-        timeline, timeline_q, months = self.build_timeline(advice, by_id)
-        timeline_node = advice.get("timeline")
-        timeline_sources = self.sources_of(timeline_node, sources) if timeline_node else ()
-        for flag in flags:
-            if flag.area and flag.area not in areas:
-                self.problem(None, f"red flag '{flag.id}' names unknown area '{flag.area}'")
+        advice = AdviceReader(self, sources, by_id).read(self.data.get("advice") or LineDict())
         flow = Flow(
             id=flow_id,
             version=self.version,
@@ -199,25 +197,13 @@ class _Builder:
             intro=self.field(self.data, "intro") or "",
             questions=tuple(questions),
             sources=sources,
-            verdicts=verdicts,
-            verdict_rules=tuple(verdict_rules),
-            default_verdict=default,
-            reasons=tuple(reasons),
-            flags=tuple(flags),
-            advice=tuple(items),
-            sections=sections,
-            areas=areas,
-            kpis=kpis,
-            goal_question=goals.get("question"),
-            main_goal_question=goals.get("main_question"),
-            goal_kpis=goal_kpis,
-            timeline=tuple(timeline),
-            timeline_question=timeline_q,
-            timeline_months=months,
-            timeline_sources=timeline_sources,
             by_id=by_id,
+            # the graph is sound only when the questions are (checked above)
+            following={} if self.problems else self.following(questions, by_id),
+            **advice,
         )
-        self.check_rule_references(flow)
+        for what, rule in flow.rules():
+            self.check_rule(flow, what, rule)
         if self.problems:
             raise FlowError(self.problems)
         return flow
@@ -269,10 +255,19 @@ class _Builder:
                     maximum=limits.get("max"),
                     max_length=node.get("max_length") or DEFAULT_TEXT_LIMIT,
                     options_from=self.field(node, "options_from", required=False),
+                    topic=self.field(node, "topic", required=False),
+                    optional=bool(node.get("optional")),
+                    dont_know=self.dont_know(node, kind),
+                    lever=node.get("lever", True) is not False,
                     line=node.line,
                 )
             )
         return questions
+
+    def dont_know(self, node: LineDict, kind: str | None) -> bool:
+        if node.get("dont_know") and kind != "yes_no":
+            self.problem(node.line_of("dont_know"), "'dont_know' is for yes/no questions")
+        return bool(node.get("dont_know"))
 
     def build_options(self, node: LineDict, kind: str | None) -> tuple[Option, ...]:
         if kind not in ("single", "multiple") or node.get("options_from"):
@@ -354,198 +349,35 @@ class _Builder:
                         ref.line, f"unknown option '{option}' of '{ref.question}' in {where}"
                     )
         elif question.kind == "yes_no":
-            if any(not isinstance(value, bool) for value in ref.options):
-                self.problem(ref.line, f"'{ref.question}' is yes/no: use true or false in {where}")
+            allowed = {True, False, DONT_KNOW} if question.dont_know else {True, False}
+            if any(not isinstance(v, bool | str) or v not in allowed for v in ref.options):
+                words = "true, false or dont_know" if question.dont_know else "true or false"
+                self.problem(ref.line, f"'{ref.question}' is yes/no: use {words} in {where}")
         elif question.kind == "number":
             if ref.operator not in ("below", "at_least", "answered"):
                 self.problem(ref.line, f"'{ref.question}' is a number: compare it in {where}")
         elif ref.operator != "answered":
             self.problem(ref.line, f"'{ref.question}' is free text: only 'answered' in {where}")
 
-    # -- advice -------------------------------------------------------------------------------
-
-    def build_verdicts(self, advice: LineDict) -> dict[str, Verdict]:
-        node = advice.get("verdicts")
-        verdicts = {}
-        if not isinstance(node, dict):
-            self.problem(advice.line, "missing required field 'verdicts' in advice")
-            return verdicts
-        for verdict_id, info in node.items():
-            if verdict_id not in VERDICTS:
-                self.problem(node.line_of(verdict_id), f"unknown verdict '{verdict_id}'")
-            verdicts[verdict_id] = Verdict(
-                verdict_id, self.field(info, "title") or "", self.field(info, "text") or ""
-            )
-        return verdicts
-
-    def build_reasons(self, advice: LineDict, sources: Mapping[str, Source]) -> list[Reason]:
-        reasons = []
-        for node in self.unique_ids(self.items(advice, "reasons"), "reason"):
-            supports = self.field(node, "supports")
-            if supports is not None and supports not in VERDICTS:
-                self.problem(node.line_of("supports"), f"unknown verdict '{supports}'")
-            weight = self.field(node, "weight", (int, float), required=False)
-            reasons.append(
-                Reason(
-                    id=node["id"],
-                    when=self.condition(node),
-                    sources=self.sources_of(node, sources),
-                    supports=supports or "",
-                    weight=1 if weight is None else weight,
-                    text=self.field(node, "text") or "",
-                )
-            )
-        return reasons
-
-    def build_verdict_rules(
-        self, advice: LineDict, sources: Mapping[str, Source], verdicts: Mapping[str, Verdict]
-    ) -> tuple[list[VerdictRule], str]:
-        rules = []
-        default = advice.get("default_verdict")
-        if default not in verdicts:
-            self.problem(advice.line_of("default_verdict"), "default_verdict must be a verdict")
-        for node in self.unique_ids(self.items(advice, "decide"), "verdict rule"):
-            verdict = self.field(node, "verdict")
-            if verdict is not None and verdict not in verdicts:
-                self.problem(node.line_of("verdict"), f"unknown verdict '{verdict}'")
-            if "when" not in node:
-                self.problem(node.line, f"missing required field 'when' in '{node['id']}'")
-            rules.append(
-                VerdictRule(
-                    id=node["id"],
-                    when=self.condition(node),
-                    sources=self.sources_of(node, sources),
-                    verdict=verdict or "",
-                )
-            )
-        return rules, default or ""
-
-    def build_flags(self, advice: LineDict, sources: Mapping[str, Source]) -> list[RedFlag]:
-        flags = []
-        for node in self.unique_ids(self.items(advice, "red_flags"), "red flag"):
-            severity = self.field(node, "severity")
-            if severity is not None and severity not in SEVERITIES:
-                self.problem(node.line_of("severity"), f"unknown severity '{severity}'")
-            if "when" not in node:
-                self.problem(node.line, f"missing required field 'when' in '{node['id']}'")
-            flags.append(
-                RedFlag(
-                    id=node["id"],
-                    when=self.condition(node),
-                    sources=self.sources_of(node, sources),
-                    severity=severity or "medium",
-                    area=self.field(node, "area") or "",
-                    title=self.field(node, "title") or "",
-                    why=self.field(node, "why") or "",
-                    instead=self.field(node, "instead") or "",
-                    tip=bool(node.get("tip")),
-                )
-            )
-        return flags
-
-    def build_titles(self, advice: LineDict, key: str) -> dict[str, str]:
-        node = advice.get(key)
-        if not isinstance(node, dict) or not node:
-            self.problem(advice.line, f"missing required field '{key}' in advice")
-            return {}
-        for name, title in node.items():
-            if not isinstance(title, str) or not title.strip():
-                self.problem(node.line_of(name), f"'{name}' in {key} needs a title")
-        return dict(node)
-
-    def build_advice_items(
-        self, advice: LineDict, sources: Mapping[str, Source], sections: Mapping[str, str]
-    ) -> list[AdviceItem]:
-        items = []
-        for node in self.unique_ids(self.items(advice, "advice"), "advice"):
-            section = self.field(node, "section")
-            if section is not None and section not in sections:
-                self.problem(node.line_of("section"), f"unknown section '{section}'")
-            items.append(
-                AdviceItem(
-                    id=node["id"],
-                    when=self.condition(node),
-                    sources=self.sources_of(node, sources),
-                    section=section or "",
-                    text=self.field(node, "text") or "",
-                )
-            )
-        return items
-
-    def build_kpis(self, advice: LineDict, sources: Mapping[str, Source]) -> dict[str, Kpi]:
-        return {
-            node["id"]: Kpi(
-                node["id"], self.field(node, "text") or "", self.sources_of(node, sources)
-            )
-            for node in self.unique_ids(self.items(advice, "kpis"), "KPI")
-        }
-
-    def build_goal_kpis(
-        self, goals: LineDict, by_id: Mapping[str, Question], kpis: Mapping[str, Kpi]
+    @staticmethod
+    def following(
+        questions: list[Question], by_id: Mapping[str, Question]
     ) -> dict[str, tuple[str, ...]]:
-        if not goals:
-            return {}
-        question = by_id.get(goals.get("question"))
-        if question is None or question.kind not in ("single", "multiple"):
-            self.problem(goals.line_of("question"), "goals.question must be a choice question")
-            return {}
-        main = goals.get("main_question")
-        if main is not None and main not in by_id:
-            self.problem(goals.line_of("main_question"), f"unknown question '{main}'")
-        mapping = goals.get("kpis") or {}
-        result = {}
-        for goal, kpi_ids in mapping.items():
-            if question.option(goal) is None:
-                self.problem(mapping.line_of(goal), f"unknown option '{goal}' of '{question.id}'")
-            for kpi in kpi_ids or ():
-                if kpi not in kpis:
-                    self.problem(mapping.line_of(goal), f"unknown KPI '{kpi}' for '{goal}'")
-            result[goal] = tuple(kpi_ids or ())
-        return result
+        return {q.id: tuple(successors(q, questions, by_id)) for q in questions}
 
-    def build_timeline(
-        self, advice: LineDict, by_id: Mapping[str, Question]
-    ) -> tuple[list[Phase], str | None, dict[str, int]]:
-        node = advice.get("timeline")
-        if not isinstance(node, dict):
-            return [], None, {}
-        phases = [
-            Phase(
-                p["id"],
-                self.field(p, "title") or "",
-                self.field(p, "text") or "",
-                p.get("until_month"),
-            )
-            for p in self.unique_ids(self.items(node, "phases"), "timeline phase")
-        ]
-        question = node.get("question")
-        months = node.get("expected_months") or {}
-        if question is not None:
-            q = by_id.get(question)
-            if q is None:
-                self.problem(node.line_of("question"), f"unknown question '{question}'")
-            else:
-                for option in months:
-                    if q.option(option) is None:
-                        self.problem(months.line_of(option), f"unknown option '{option}'")
-        return phases, question, dict(months)
-
-    def check_rule_references(self, flow: Flow) -> None:
-        rules: list[tuple[str, Rule]] = [("reason", r) for r in flow.reasons]
-        rules += [("verdict rule", r) for r in flow.verdict_rules]
-        rules += [("red flag", r) for r in flow.flags]
-        rules += [("advice", r) for r in flow.advice]
-        for what, rule in rules:
-            where = f"{what} '{rule.id}'"
-            for ref in rule.when.references():
-                self.check_reference(ref, flow.by_id, where)
-            uses = rule.when.uses()
-            if "score" in uses and what != "verdict rule":
-                self.problem(None, f"{where}: only verdict rules may look at the score")
-            if "verdict" in uses and what in ("reason", "verdict rule"):
-                self.problem(None, f"{where}: the verdict is not known yet there")
-        for flag in flow.flags:
-            if not (flag.title and flag.why and flag.instead):
-                self.problem(None, f"red flag '{flag.id}' needs title, why and instead texts")
-            if flag.tip and flag.when.uses():
-                self.problem(None, f"red flag '{flag.id}' is a tip, so it may only look at answers")
+    def check_rule(self, flow: Flow, what: str, rule: Rule) -> None:
+        """A rule's condition against the questions, and what it may look at."""
+        where = f"{what} '{rule.id}'"
+        for ref in rule.when.references():
+            self.check_reference(ref, flow.by_id, where)
+        uses = rule.when.uses()
+        if "score" in uses and what != "verdict rule":
+            self.problem(None, f"{where}: only verdict rules may look at the score")
+        if "verdict" in uses and what in ("reason", "verdict rule"):
+            self.problem(None, f"{where}: the verdict is not known yet there")
+        for verdict in score_verdicts(rule.when):
+            if verdict not in VERDICTS:
+                self.problem(None, f"{where}: unknown verdict '{verdict}' in the score")
+        for name in placeholders(getattr(rule, "text", "")):
+            if name not in flow.by_id:
+                self.problem(None, f"{where}: '{{{name}}}' is not a question id")

@@ -9,10 +9,13 @@ from typing import Any
 from ..conditions import ALWAYS, Condition
 
 KINDS = ("single", "multiple", "yes_no", "number", "text")
-VERDICTS = ("outsource", "overflow", "in_house", "prepare_first")
+VERDICTS = ("outsource", "overflow", "partial", "in_house", "prepare_first")
 SEVERITIES = ("high", "medium", "low")
 SUMMARY = "summary"
+DONT_KNOW = "dont_know"  # the third answer of a yes/no question with `dont_know: true`
 DEFAULT_TEXT_LIMIT = 1000
+# report sections the advisor fills itself; any other section lists advice items
+BUILT_IN_SECTIONS = ("reasons", "changes", "counterpoints", "kpis", "flags", "timeline", "answers")
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,20 @@ class Question:
     maximum: float | None = None
     max_length: int = DEFAULT_TEXT_LIMIT
     options_from: str | None = None
+    topic: str | None = None
+    optional: bool = False
+    dont_know: bool = False
+    lever: bool = True  # a choice the manager makes, not a fact about the company
     line: int | None = None
 
     @property
     def multiple(self) -> bool:
         return self.kind == "multiple"
+
+    @property
+    def short(self) -> str:
+        """The question in a few words (its topic), or the whole question."""
+        return self.topic or self.text
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)
@@ -54,11 +66,15 @@ class Source:
 
 @dataclass(frozen=True)
 class Rule:
-    """Anything the advice says when its condition holds; `sources` name the articles."""
+    """Anything the advice says when its condition holds.
+
+    `sources` name the articles; `anchors` hold, per article, the phrase it is cited for.
+    """
 
     id: str
     when: Condition
     sources: tuple[str, ...]
+    anchors: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,9 @@ class Reason(Rule):
 @dataclass(frozen=True)
 class VerdictRule(Rule):
     verdict: str = ""
+    text: str = ""  # why this rule decides: the first line under "Why"
+    title: str | None = None  # the verdict's title and summary for this case, if its own
+    summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,7 @@ class RedFlag(Rule):
     why: str = ""
     instead: str = ""
     tip: bool = False
+    reason: str | None = None  # the reason that makes the same point, if any
 
 
 @dataclass(frozen=True)
@@ -90,17 +110,35 @@ class AdviceItem(Rule):
 
 
 @dataclass(frozen=True)
+class Kpi(Rule):
+    text: str = ""
+    always: bool = False  # listed whenever its condition holds, whatever the main goal
+
+
+@dataclass(frozen=True)
 class Verdict:
     id: str
     title: str
     text: str
+    reasons_from: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class Kpi:
+class Section:
+    """A part of the report; `when` may look at the verdict and the answers."""
+
     id: str
-    text: str
-    sources: tuple[str, ...]
+    title: str
+    when: Condition = ALWAYS
+
+
+@dataclass(frozen=True)
+class Area:
+    """A scorecard area: the red flags in it count only while `when` holds."""
+
+    id: str
+    title: str
+    when: Condition = ALWAYS
 
 
 @dataclass(frozen=True)
@@ -108,7 +146,17 @@ class Phase:
     id: str
     title: str
     text: str
-    until_month: int | None
+    months: tuple[int, ...] = ()  # (from, to), or (from,) for the open-ended last phase
+
+
+@dataclass(frozen=True)
+class Timeline(Rule):
+    """What happens after the partner starts; `expected` compares the user's expectation."""
+
+    phases: tuple[Phase, ...] = ()
+    expected_question: str | None = None
+    expected_months: Mapping[str, int] = field(default_factory=dict)
+    goals_met_by: str | None = None  # the phase at whose end goals are usually met
 
 
 @dataclass(frozen=True)
@@ -122,24 +170,19 @@ class Flow:
     sources: Mapping[str, Source]
     verdicts: Mapping[str, Verdict]
     verdict_rules: tuple[VerdictRule, ...]
-    default_verdict: str
     reasons: tuple[Reason, ...]
     flags: tuple[RedFlag, ...]
     advice: tuple[AdviceItem, ...]
-    sections: Mapping[str, str]
-    areas: Mapping[str, str]
+    report: tuple[Section, ...]
+    areas: tuple[Area, ...]
     kpis: Mapping[str, Kpi]
     goal_question: str | None
     main_goal_question: str | None
     goal_kpis: Mapping[str, tuple[str, ...]]
-    timeline: tuple[Phase, ...]
-    timeline_question: str | None
-    timeline_months: Mapping[str, int]
-    timeline_sources: tuple[str, ...] = ()
+    timelines: tuple[Timeline, ...]
     by_id: Mapping[str, Question] = field(repr=False, default_factory=dict)
-
-    def question(self, question_id: str) -> Question:
-        return self.by_id[question_id]
+    # for each question, the ones that may come next, in order, ending with the summary
+    following: Mapping[str, tuple[str, ...]] = field(repr=False, default_factory=dict)
 
     def options_for(self, question: Question, answers: Mapping[str, Any]) -> tuple[Option, ...]:
         """The options shown now: for `options_from`, the ones chosen in that question."""
@@ -149,12 +192,23 @@ class Flow:
         chosen = answers.get(source.id) or ()
         return tuple(o for o in source.options if o.id in chosen and not o.exclusive)
 
+    def rules(self) -> Iterator[tuple[str, Rule]]:
+        """Every rule with what kind it is, for validation and the citation checks."""
+        yield from (("reason", r) for r in self.reasons)
+        yield from (("verdict rule", r) for r in self.verdict_rules)
+        yield from (("red flag", r) for r in self.flags)
+        yield from (("advice", r) for r in self.advice)
+        yield from (("KPI", k) for k in self.kpis.values())
+        yield from (("timeline", t) for t in self.timelines)
+
     def texts(self) -> Iterator[tuple[str, int | None, str]]:
         """Every user-visible text in the flow, with its line and a note for translators."""
         yield self.title, None, "flow title"
         yield self.intro, None, "flow introduction"
         for q in self.questions:
             yield q.text, q.line, f"question {q.id}"
+            if q.topic:
+                yield q.topic, q.line, f"question {q.id} in a few words"
             if q.help:
                 yield q.help, q.line, f"help for question {q.id}"
             for o in q.options:
@@ -162,6 +216,12 @@ class Flow:
         for v in self.verdicts.values():
             yield v.title, None, f"verdict {v.id}"
             yield v.text, None, f"explanation of verdict {v.id}"
+        for rule in self.verdict_rules:
+            yield rule.text, None, f"verdict rule {rule.id}"
+            if rule.title:
+                yield rule.title, None, f"verdict title when rule {rule.id} decides"
+            if rule.summary:
+                yield rule.summary, None, f"verdict summary when rule {rule.id} decides"
         for r in self.reasons:
             yield r.text, None, f"reason {r.id}"
         for f in self.flags:
@@ -170,14 +230,15 @@ class Flow:
             yield f.instead, None, f"red flag {f.id}: what to do instead"
         for a in self.advice:
             yield a.text, None, f"advice {a.id} ({a.section})"
-        for key, title in self.sections.items():
-            yield title, None, f"section {key}"
-        for key, title in self.areas.items():
-            yield title, None, f"scorecard area {key}"
+        for section in self.report:
+            yield section.title, None, f"report section {section.id}"
+        for area in self.areas:
+            yield area.title, None, f"scorecard area {area.id}"
         for k in self.kpis.values():
             yield k.text, None, f"KPI {k.id}"
-        for p in self.timeline:
-            yield p.title, None, f"timeline phase {p.id}: title"
-            yield p.text, None, f"timeline phase {p.id}"
+        for timeline in self.timelines:
+            for p in timeline.phases:
+                yield p.title, None, f"timeline {timeline.id}, phase {p.id}: title"
+                yield p.text, None, f"timeline {timeline.id}, phase {p.id}"
         for s in self.sources.values():
             yield s.title, None, f"title of source article {s.file}"

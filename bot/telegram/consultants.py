@@ -17,6 +17,7 @@ from telegram.ext import ContextTypes
 
 from advisor.advice import Recommendation
 from advisor.i18n import LANGUAGES, N_, Translator, negotiate, translator
+from advisor.report import verdict_title
 from storage import Consultant, User
 
 from .render import say
@@ -170,7 +171,7 @@ class ConsultantHandlers:
             text = t(
                 N_("Your client {client} has finished: {verdict}."),
                 client=user.name or t(N_("a client")),
-                verdict=t(flow.verdicts[recommendation.verdict].title),
+                verdict=verdict_title(flow, recommendation, t),
             )
             if top:
                 text += "\n" + t(N_("Top red flags: {flags}"), flags=t.list(top))

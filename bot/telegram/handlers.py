@@ -23,7 +23,7 @@ from advisor import export
 from advisor.engine import InvalidAnswer, Prompt, Turn
 from advisor.i18n import LANGUAGES, N_, Translator, negotiate, translator
 from advisor.messages import error_text
-from advisor.report import build_report
+from advisor.report import build_report, verdict_title
 from storage import StaleConversation, StorageError, User
 
 from ..service import AdvisorService, Step
@@ -168,7 +168,7 @@ class TelegramAdvisor:
         await chat.send_document(
             data,
             filename=export.file_name(summary, kind),
-            caption=t(self.flow.verdicts[rec.verdict].title),
+            caption=verdict_title(self.flow, rec, t),
         )
 
     async def export_clients(self, update: Update, consultant, t: Translator) -> None:
@@ -519,10 +519,10 @@ class TelegramAdvisor:
             self._prompt_messages.popitem(last=False)
 
     async def send_report(self, update: Update, recommendation, t: Translator) -> None:
+        """The brief recommendation (at most two messages), the export buttons on the last."""
         report = build_report(self.flow, recommendation, t, date.today())
         chat = update.effective_chat
-        for text in render.report_messages(report, t):
-            await chat.send_message(text, parse_mode=ParseMode.HTML)
+        messages = render.report_messages(report, t)
         buttons = InlineKeyboardMarkup(
             [
                 [
@@ -531,18 +531,11 @@ class TelegramAdvisor:
                 ]
             ]
         )
-        await chat.send_message(
-            escape(
-                t(
-                    N_(
-                        "This recommendation is saved. "
-                        "/summary shows it again, /restart starts over."
-                    )
-                )
-            ),
-            parse_mode=ParseMode.HTML,
-            reply_markup=buttons,
-        )
+        for index, text in enumerate(messages):
+            last = index == len(messages) - 1
+            await chat.send_message(
+                text, parse_mode=ParseMode.HTML, reply_markup=buttons if last else None
+            )
 
     # -- errors -----------------------------------------------------------------------------------
 

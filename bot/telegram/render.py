@@ -17,16 +17,31 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
 from advisor.engine import Prompt
-from advisor.flow import Flow
+from advisor.flow import DONT_KNOW, Flow
 from advisor.i18n import LANGUAGES, N_, Translator
-from advisor.report import SOURCES, Item, Report, answer_text, cite, severity_label
+from advisor.report import (
+    DONT_KNOW_TEXT,
+    Item,
+    Report,
+    answer_text,
+    brief,
+    cite,
+    severity_label,
+)
 
 MESSAGE_LIMIT = 4096
 SAFE_LIMIT = 4000  # room for the tags a split adds
 BAR_WIDTH = 10
 CHECK = "✅ "
+DONT_KNOW_PRESS = 2  # the option number of "I don't know" on a yes/no keyboard
 SEVERITY_ICONS = {"high": "🔴", "medium": "🟠", "low": "🟡"}
-VERDICT_ICONS = {"outsource": "✅", "overflow": "🔀", "in_house": "🏠", "prepare_first": "🧭"}
+VERDICT_ICONS = {
+    "outsource": "✅",
+    "overflow": "🔀",
+    "partial": "🌓",
+    "in_house": "🏠",
+    "prepare_first": "🧭",
+}
 HINTS = {
     "multiple": N_("Choose all that apply, then press Done."),
     "number": N_("Type the number as a message."),
@@ -125,6 +140,14 @@ def keyboard(
                 InlineKeyboardButton(t(N_("No")), callback_data=f"a:{base}:0"),
             ]
         )
+        if prompt.question.dont_know:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        t(DONT_KNOW_TEXT), callback_data=f"a:{base}:{DONT_KNOW_PRESS}"
+                    )
+                ]
+            )
     elif prompt.kind == "single":
         for i, option in enumerate(prompt.options):
             mark = CHECK if prompt.default == option.id else ""
@@ -146,6 +169,12 @@ def press_value(prompt: Prompt, press: Press) -> object | None:
     if press.action == "a":
         if prompt.kind == "yes_no" and press.option in (0, 1):
             return bool(press.option)
+        if (
+            prompt.kind == "yes_no"
+            and prompt.question.dont_know
+            and press.option == DONT_KNOW_PRESS
+        ):
+            return DONT_KNOW
         in_range = press.option is not None and press.option < len(prompt.options)
         if prompt.kind == "single" and in_range:
             return prompt.options[press.option].id
@@ -167,26 +196,45 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 
 def report_messages(report: Report, t: Translator) -> list[str]:
-    """The recommendation as HTML messages, each below Telegram's length limit."""
-    icon = VERDICT_ICONS.get(report.verdict, "")
-    blocks = [
-        f"{icon} <b>{escape(report.verdict_title)}</b>\n\n{escape(report.verdict_text)}",
-    ]
-    for section in report.sections:
-        if section.key == "answers":
-            continue
+    """The recommendation for a phone: the brief report as at most two HTML messages.
+
+    The rest (KPIs, timeline, contract and pricing advice, sources) is in the PDF report.
+    """
+    short = brief(report, t)
+    icon = VERDICT_ICONS.get(short.verdict, "")
+    blocks = [f"{icon} <b>{escape(short.verdict_title)}</b>\n\n{escape(short.verdict_text)}"]
+    for section in short.sections:
         lines = [f"<b>{escape(section.title)}</b>"]
         if section.note:
             lines.append(f"<i>{escape(section.note)}</i>")
         lines += [_item(item, t) for item in section.items]
+        if section.left_out:
+            more = t.plural(
+                "… and {n} more in the report", "… and {n} more in the report", section.left_out
+            )
+            lines.append(f"<i>{escape(more)}</i>")
         blocks.append("\n".join(lines))
-    sources = [f"[{n}] {escape(title)}" for n, title in report.sources]
-    blocks.append(f"<b>{escape(t(SOURCES))}</b>\n" + "\n".join(sources))
+    blocks.append(
+        "<i>"
+        + escape(
+            t(
+                N_(
+                    "The PDF report has all of it: the KPIs for the SLA, what to expect after "
+                    "go-live, contract and pricing advice, and the sources. "
+                    "/summary shows this again, /restart starts over."
+                )
+            )
+        )
+        + "</i>"
+    )
     return pack(blocks)
 
 
 def _item(item: Item, t: Translator) -> str:
     cited = f" <i>[{escape(cite(item))}]</i>" if item.sources else ""
+    if item.severity and item.detail is None:  # shown as a tip already: the title is enough
+        icon = SEVERITY_ICONS.get(item.severity, "•")
+        return f"{icon} <b>{escape(item.text)}</b> ({escape(severity_label(item.severity, t))})"
     if item.severity:
         icon = SEVERITY_ICONS.get(item.severity, "•")
         label = escape(severity_label(item.severity, t))
