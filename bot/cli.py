@@ -235,7 +235,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     flow = open_flow(args)
     t = translator(negotiate(args.lang) if args.lang else "en")
     with Store(args.db) as store:
-        summaries = store.iter_summaries(
+        summaries = store.reports.summaries(
             since=args.since, conversation_id=args.conversation, consultant_code=args.consultant
         )
         if sys.stderr.isatty():
@@ -289,7 +289,7 @@ def _export_documents(args, flow, t, summaries) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     flow = open_flow(args)
     with Store(args.db) as store:
-        stats = store.stats()
+        stats = store.reports.stats()
     if args.format == "json":
         json.dump(stats, sys.stdout, ensure_ascii=False, indent=2)
         print()

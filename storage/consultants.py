@@ -10,10 +10,12 @@ import secrets
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .store import Store, Summary
+from sqlite_utils import Database
+
+from .db import first, now_iso, write
+from .records import Summary, summary_of
 
 CODE_BYTES = 10  # 80 random bits: a share code cannot be guessed from ids or by trying
 PENDING, GRANTED, REFUSED, WITHDRAWN = "pending", "granted", "refused", "withdrawn"
@@ -57,15 +59,15 @@ class Consent:
 class Consultants:
     """The consultant verbs of a Store (`store.consultants`)."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def _one(self, sql: str, params: tuple) -> Consultant | None:
-        row = self.store.db.conn.execute(sql, params).fetchone()
+        row = self.db.conn.execute(sql, params).fetchone()
         return Consultant(*row[:5], bool(row[5]), row[6]) if row else None
 
     def _all(self, sql: str, params: tuple = ()) -> list[Consultant]:
-        rows = self.store.db.conn.execute(sql, params).fetchall()
+        rows = self.db.conn.execute(sql, params).fetchall()
         return [Consultant(*row[:5], bool(row[5]), row[6]) for row in rows]
 
     _COLUMNS = "id, code, name, telegram_id, language, enabled, created_at"
@@ -79,7 +81,7 @@ class Consultants:
         now: str | None = None,
     ) -> Consultant:
         code = new_code()
-        with self.store._write() as conn:
+        with write(self.db) as conn:
             cursor = conn.execute(
                 "INSERT INTO consultants (code, name, telegram_id, language, enabled, created_at) "
                 "VALUES (?, ?, ?, ?, 1, ?)",
@@ -88,7 +90,7 @@ class Consultants:
                     name,
                     None if telegram_id is None else str(telegram_id),
                     language,
-                    now or _now(),
+                    now or now_iso(),
                 ),
             )
         return self.get(cursor.lastrowid)
@@ -116,7 +118,7 @@ class Consultants:
             consultant = self.get(int(id_or_code))
         if consultant is None:
             return None
-        with self.store._write() as conn:
+        with write(self.db) as conn:
             conn.execute("UPDATE consultants SET enabled = 0 WHERE id = ?", (consultant.id,))
         return self.get(consultant.id)
 
@@ -124,9 +126,9 @@ class Consultants:
 
     def invite(self, *, now: str | None = None) -> str:
         code = new_code()
-        with self.store._write() as conn:
+        with write(self.db) as conn:
             conn.execute(
-                "INSERT INTO invites (code, created_at) VALUES (?, ?)", (code, now or _now())
+                "INSERT INTO invites (code, created_at) VALUES (?, ?)", (code, now or now_iso())
             )
         return code
 
@@ -134,8 +136,8 @@ class Consultants:
         self, code: str, *, name: str, telegram_id: str | int, now: str | None = None
     ) -> Consultant | None:
         """Turn a one-time invite into a consultant; None when the code is unknown or used."""
-        now = now or _now()
-        with self.store._write() as conn:
+        now = now or now_iso()
+        with write(self.db) as conn:
             cursor = conn.execute(
                 "UPDATE invites SET redeemed_at = ? WHERE code = ? AND redeemed_at IS NULL",
                 (now, code),
@@ -157,8 +159,8 @@ class Consultants:
 
     def link_client(self, user_id: int, consultant: Consultant, *, now: str | None = None) -> str:
         """Note that a user came through a consultant's link; returns the current consent."""
-        now = now or _now()
-        with self.store._write() as conn:
+        now = now or now_iso()
+        with write(self.db) as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO clients (user_id, consultant_id, invited_at, consent) "
                 "VALUES (?, ?, ?, ?)",
@@ -167,7 +169,7 @@ class Consultants:
         return self.consent(user_id, consultant.id) or PENDING
 
     def consent(self, user_id: int, consultant_id: int) -> str | None:
-        row = self.store.db.conn.execute(
+        row = self.db.conn.execute(
             "SELECT consent FROM clients WHERE user_id = ? AND consultant_id = ?",
             (user_id, consultant_id),
         ).fetchone()
@@ -177,8 +179,8 @@ class Consultants:
         self, user_id: int, consultant_id: int, granted: bool, *, now: str | None = None
     ) -> bool:
         """Grant, refuse or withdraw; False when this user never came through that consultant."""
-        now = now or _now()
-        with self.store._write() as conn:
+        now = now or now_iso()
+        with write(self.db) as conn:
             current = conn.execute(
                 "SELECT consent FROM clients WHERE user_id = ? AND consultant_id = ?",
                 (user_id, consultant_id),
@@ -201,7 +203,7 @@ class Consultants:
         return True
 
     def consents_of(self, user_id: int) -> list[Consent]:
-        rows = self.store.db.conn.execute(
+        rows = self.db.conn.execute(
             f"SELECT {', '.join('c.' + c for c in self._COLUMNS.split(', '))}, "
             "k.consent, k.consent_at FROM clients k JOIN consultants c ON c.id = k.consultant_id "
             "WHERE k.user_id = ? ORDER BY k.invited_at",
@@ -222,7 +224,7 @@ class Consultants:
         """A consultant's consenting clients with their latest conversation's state."""
         if not consultant.enabled:
             return []
-        rows = self.store.db.conn.execute(
+        rows = self.db.conn.execute(
             """
             SELECT u.id, u.name, k.consent_at,
                    (SELECT status FROM conversations v WHERE v.user_id = u.id
@@ -251,15 +253,14 @@ class Consultants:
     def client_summaries(self, consultant: Consultant) -> Iterator[tuple[Client, Summary]]:
         """The latest finished summary of each consenting client (nothing when disabled)."""
         for client in self.clients_of(consultant):
-            summary = self.store.latest_summary(client.user_id)
-            if summary is not None:
-                yield client, summary
-
-
-def _now() -> str:
-    from .store import now_iso
-
-    return now_iso()
+            row = first(
+                self.db.conn.execute(
+                    "SELECT * FROM summaries WHERE user_id = ? ORDER BY id DESC LIMIT 1",
+                    (client.user_id,),
+                )
+            )
+            if row is not None:
+                yield client, summary_of(row)
 
 
 def describe(consultant: Consultant) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def test_the_markdown_has_headings_checklist_and_scorecard():
 def test_csv_round_trips_with_stable_columns_and_neutralised_formulas(tmp_path):
     db = finished_db(tmp_path)
     with Store(db) as store:
-        summaries = list(store.iter_summaries())
+        summaries = list(store.reports.summaries())
     data = export.csv_bytes(FLOW, summaries).decode("utf-8")
     assert data.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(data[1:])))
