@@ -1,13 +1,13 @@
 """The conversation engine: one flow's state machine applied to small conversation records.
 
-Pure on purpose: no Telegram, SQL, printing or clock. A front end calls `start`, `answer`,
-`back` and `restart`, stores the `Conversation` it gets back, and renders the `Prompt` or the
-`Recommendation`.
+Pure on purpose: no Telegram, SQL, printing or clock. The service calls `start`, `answer`
+and `back`, stores the `Conversation` it gets back, and a front end renders the turn: the
+next question (`Asking`) or the recommendation (`Finished`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,19 +15,11 @@ from transitions import Machine
 
 from .advice import Recommendation, recommend
 from .conditions import Context
+from .errors import InvalidAnswer
 from .flow import DONT_KNOW, SUMMARY, Flow, Option, Question, RedFlag, successors
 from .numbers import parse_number
 
 ANSWER = "answer"
-
-
-class InvalidAnswer(ValueError):
-    """An input the current question cannot take. `code` is a message id for the front end."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -81,13 +73,24 @@ class Prompt:
 
 
 @dataclass(frozen=True)
-class Turn:
-    """What an engine call gives back: the new record and what to show."""
+class Asking:
+    """A turn that asks the next question."""
 
     conversation: Conversation
-    prompt: Prompt | None = None
-    recommendation: Recommendation | None = None
+    prompt: Prompt
     tips: tuple[RedFlag, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A turn that ends the conversation with its recommendation."""
+
+    conversation: Conversation
+    recommendation: Recommendation
+    tips: tuple[RedFlag, ...] = ()
+
+
+Turn = Asking | Finished
 
 
 class _Cursor:
@@ -143,13 +146,12 @@ class Engine:
 
     # -- the verbs --------------------------------------------------------------------------
 
-    def start(self) -> Turn:
+    def start(self) -> Asking:
         conversation = Conversation(self.flow.id, self.flow.version, self.first)
-        return Turn(conversation, self.prompt(conversation))
+        return Asking(conversation, self.prompt(conversation))
 
-    def prompt(self, conversation: Conversation) -> Prompt | None:
-        if conversation.finished:
-            return None
+    def prompt(self, conversation: Conversation) -> Prompt:
+        """The question the conversation is at (it must not be finished)."""
         question = self.flow.by_id[conversation.state]
         known = conversation.current_answers()
         context = Context(known)
@@ -181,10 +183,10 @@ class Engine:
         )
         tips = self._new_tips(question.id, before, after)
         if moved.finished:
-            return Turn(moved, recommendation=recommend(self.flow, after), tips=tips)
-        return Turn(moved, self.prompt(moved), tips=tips)
+            return Finished(moved, recommend(self.flow, after), tips)
+        return Asking(moved, self.prompt(moved), tips)
 
-    def back(self, conversation: Conversation) -> Turn:
+    def back(self, conversation: Conversation) -> Asking:
         """Return to the previous question; its earlier answer becomes the default."""
         self._check_flow(conversation)
         if not conversation.path:
@@ -196,7 +198,7 @@ class Engine:
             conversation.answers,
             conversation.path[:-1],
         )
-        return Turn(moved, self.prompt(moved))
+        return Asking(moved, self.prompt(moved))
 
     def recommendation(self, conversation: Conversation) -> Recommendation:
         return recommend(self.flow, conversation.current_answers())
@@ -206,8 +208,8 @@ class Engine:
         if conversation.flow_version != self.flow.version:
             conversation = self.migrate(conversation)
         if conversation.finished:
-            return Turn(conversation, recommendation=self.recommendation(conversation))
-        return Turn(conversation, self.prompt(conversation))
+            return Finished(conversation, self.recommendation(conversation))
+        return Asking(conversation, self.prompt(conversation))
 
     def migrate(self, conversation: Conversation) -> Conversation:
         """Replay a conversation's answers on this flow version, keeping those still valid.
@@ -232,13 +234,15 @@ class Engine:
             self.flow.id, self.flow.version, current.state, {**defaults, **kept}, current.path
         )
 
-    def run(self, answers: Mapping[str, Any], locale: str = "en") -> tuple[Conversation, Turn]:
+    def run(
+        self, answers: Mapping[str, Any], locale: str = "en"
+    ) -> tuple[Conversation, Finished]:
         """Walk the flow with a complete set of answers keyed by question id.
 
         Raises AnswersError naming every question whose answer is missing or invalid.
         """
         problems: dict[str, InvalidAnswer] = {}
-        turn = self.start()
+        turn: Turn = self.start()
         conversation = turn.conversation
         while not conversation.finished:
             question_id = conversation.state
@@ -246,7 +250,7 @@ class Engine:
                 # an answers file from before this question existed: it stays unanswered
                 conversation = self._skip(conversation)
                 if conversation.finished:
-                    turn = Turn(conversation, recommendation=self.recommendation(conversation))
+                    turn = Finished(conversation, self.recommendation(conversation))
                 continue
             if question_id not in answers:
                 problems[question_id] = InvalidAnswer("missing_answer")
@@ -260,7 +264,7 @@ class Engine:
         unknown = [q for q in answers if q not in self.flow.by_id]
         for question_id in unknown:
             problems[question_id] = InvalidAnswer("unknown_question")
-        if problems:
+        if problems or not isinstance(turn, Finished):
             raise AnswersError(problems)
         return conversation, turn
 
@@ -353,6 +357,25 @@ class Engine:
             return ()
         old, new = Context(before), Context(after)
         return tuple(f for f in candidates if f.when.holds(new) and not f.when.holds(old))
+
+
+def toggle(options: Sequence[Option], chosen: Iterable[str], option_id: str) -> tuple[str, ...]:
+    """Tick or untick one option of a multiple choice, in the options' order.
+
+    An exclusive option ("none of these") clears the others, and ticking any other option
+    clears it: the rule every front end follows, for a press or a typed list alike.
+    """
+    by_id = {o.id: o for o in options}
+    if option_id not in by_id:
+        raise InvalidAnswer("unknown_option", value=option_id)
+    selected = set(chosen)
+    if option_id in selected:
+        selected.discard(option_id)
+    elif by_id[option_id].exclusive:
+        selected = {option_id}
+    else:
+        selected = {c for c in selected if not (c in by_id and by_id[c].exclusive)} | {option_id}
+    return tuple(o.id for o in options if o.id in selected)
 
 
 class AnswersError(ValueError):

@@ -1,8 +1,9 @@
-"""Texts the front ends show for engine and storage errors, keyed by their codes."""
+"""Texts every front end shows alike: errors by their codes, progress, the greeting."""
 
 from __future__ import annotations
 
-from .engine import InvalidAnswer
+from .errors import InvalidAnswer
+from .flow import Flow
 from .i18n import N_, Translator
 
 ERRORS = {
@@ -23,6 +24,7 @@ ERRORS = {
     "busy": N_("The advisor is busy right now. Please try again in a moment."),
     "unavailable": N_("Your answer could not be saved. Please try again later."),
     "stale": N_("That button belongs to an earlier question. Here is the current one."),
+    "use_buttons": N_("Please answer with the buttons under the question."),
 }
 
 
@@ -38,3 +40,21 @@ def error_text(error: InvalidAnswer | str, t: Translator, option_text: str = "")
     params.pop("value", None)
     message = ERRORS.get(code, ERRORS["unavailable"])
     return t(message, **{k: v for k, v in params.items() if "{" + k + "}" in message})
+
+
+def progress_bar(step: int, total: int, width: int = 10) -> str:
+    """`▓▓▓░░░░░░░`: how far the conversation is, the same on every front end."""
+    filled = round(width * (step - 1) / max(total, 1))
+    return "▓" * filled + "░" * (width - filled)
+
+
+def greeting(flow: Flow, t: Translator, *, resumed: bool, name: str | None = None) -> str:
+    """The first words of a conversation: a welcome back, or a hello and the introduction."""
+    if resumed:
+        if name is None:
+            return t(N_("Welcome back: we continue where you left off."))
+        return t(N_("Welcome back, {name}! Let us continue where you left off."), name=name)
+    if name is None:
+        return t(flow.intro)
+    hello = t(N_("Hello {name}! I am your outsourcing advisor."), name=name)
+    return f"{hello}\n\n{t(flow.intro)}"

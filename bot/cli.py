@@ -18,13 +18,13 @@ from pathlib import Path
 
 import yaml
 
-from advisor.engine import AnswersError, Engine
 from advisor.flow import FlowError, default_flows_dir, load_flow, load_flows
 from advisor.i18n import LANGUAGES, negotiate, translator
 from advisor.messages import error_text
 from advisor.report import as_text, build_report, to_json
 from advisor.yamlfile import load_yaml
-from storage import StorageError, Store, default_path
+
+from .service import AdvisorService, AnswersError, StorageError, advise, backup, purge
 
 log = logging.getLogger("advisor")
 FLOW_FILE = "advisor.yaml"
@@ -48,18 +48,14 @@ def open_flow(args: argparse.Namespace):
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .service import AdvisorService
     from .terminal import TerminalChat
 
     flow = open_flow(args)
     language = negotiate(args.lang) if args.lang else system_language()
-    with Store(args.db) as store:
-        user = store.user(
-            "terminal", args.user or getpass.getuser(), name=args.user, language=language
+    with AdvisorService.at_path(flow, args.db) as service:
+        user = service.person(
+            "terminal", args.user or getpass.getuser(), name=args.user, language_tag=language
         )
-        service = AdvisorService(flow, store)
-        if not args.resume and store.open_conversation(user.id) is None:
-            log.debug("starting a new conversation for %s", user.id)
         return TerminalChat(service, user, translator(language)).run()
 
 
@@ -88,7 +84,6 @@ class RedactToken(logging.Filter):
 def cmd_run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
-    from .service import AdvisorService
     from .telegram.app import BotConfig, build_application, run
 
     token = args.token or os.environ.get("TELEGRAM_BOT_TOKEN")
@@ -133,8 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.webhook_url and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
         print("advisor: the webhook secret may use only A-Z a-z 0-9 _ - (1-256)", file=sys.stderr)
         return 2
-    with Store(args.db) as store:
-        application = build_application(AdvisorService(flow, store), config)
+    with AdvisorService.at_path(flow, args.db) as service:
+        application = build_application(service, config)
         try:
             run(application, config)
         except InvalidToken:
@@ -177,12 +172,11 @@ def bot_username(args: argparse.Namespace) -> str | None:
 
 
 def cmd_consultants(args: argparse.Namespace) -> int:
-    from storage.consultants import describe
-
+    from .consulting import describe
     from .telegram.consultants import share_link
 
-    with Store(args.db) as store:
-        consultants = store.consultants
+    with AdvisorService.at_path(open_flow(args), args.db) as service:
+        consultants = service.consultants
         if args.action == "invite":
             code = consultants.invite()
             print(code)
@@ -200,9 +194,7 @@ def cmd_consultants(args: argparse.Namespace) -> int:
                 return 1
             chosen = [found]
         elif args.action == "link":
-            found = consultants.by_code(args.name or "")
-            if found is None and (args.name or "").isdigit():
-                found = consultants.get(int(args.name))
+            found = consultants.find(args.name or "")
             if found is None:
                 print(f"advisor: no consultant {args.name!r}", file=sys.stderr)
                 return 1
@@ -234,8 +226,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     flow = open_flow(args)
     t = translator(negotiate(args.lang) if args.lang else "en")
-    with Store(args.db) as store:
-        summaries = store.reports.summaries(
+    with AdvisorService.at_path(flow, args.db) as service:
+        summaries = service.summaries(
             since=args.since, conversation_id=args.conversation, consultant_code=args.consultant
         )
         if sys.stderr.isatty():
@@ -288,8 +280,8 @@ def _export_documents(args, flow, t, summaries) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     flow = open_flow(args)
-    with Store(args.db) as store:
-        stats = store.reports.stats()
+    with AdvisorService.at_path(flow, args.db) as service:
+        stats = service.stats()
     if args.format == "json":
         json.dump(stats, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -316,22 +308,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime, timedelta
-
     if args.older_than < 0:
         print("advisor: --older-than takes a number of days, 0 or more", file=sys.stderr)
         return 2
-    cutoff = (datetime.now(UTC) - timedelta(days=args.older_than)).isoformat()
-    with Store(args.db) as store:
-        deleted = store.purge(cutoff)
+    deleted, cutoff = purge(args.db, args.older_than)
     print(f"advisor purge: deleted {deleted} conversation(s) untouched since {cutoff[:10]}")
     return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    with Store(args.db) as store:
-        store.backup(args.destination)
-    print(f"advisor backup: {store.path} copied to {args.destination}")
+    copied = backup(args.db, args.destination)
+    print(f"advisor backup: {copied} copied to {args.destination}")
     return 0
 
 
@@ -349,12 +336,11 @@ def cmd_advise(args: argparse.Namespace) -> int:
         print(f"advisor: {args.answers} must map question ids to answers", file=sys.stderr)
         return 2
     try:
-        _, turn = Engine(flow).run(answers, locale=t.language)
+        rec = advise(flow, answers, locale=t.language)
     except AnswersError as error:
         for question_id, problem in error.problems.items():
             print(f"{args.answers}: {question_id}: {error_text(problem, t)}", file=sys.stderr)
         return 1
-    rec = turn.recommendation
     if args.format == "json":
         json.dump(to_json(flow, rec, t), sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -399,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument(
-            "--db", default=None, help=f"SQLite file (default $ADVISOR_DB or {default_path()})"
+            "--db", default=None, help="SQLite file (default $ADVISOR_DB or ./advisor.db)"
         )
         p.add_argument("--flow", default=None, help="flow file (default: the shipped advisor flow)")
         return p
@@ -407,7 +393,6 @@ def build_parser() -> argparse.ArgumentParser:
     chat = command("chat", "talk to the advisor in the terminal")
     chat.add_argument("--user", help="who is talking (default: your account name)")
     chat.add_argument("--lang", help="language: en, sv, nl, fi or pl (default: the system locale)")
-    chat.add_argument("--resume", action="store_true", help="continue an unfinished conversation")
     chat.set_defaults(func=cmd_chat)
 
     advise = command("advise", "print the recommendation for a complete set of answers")

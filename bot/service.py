@@ -1,53 +1,172 @@
-"""The advisor as the front ends use it: engine steps, each committed to storage first.
+"""The one door into the advisor: one method per thing a person or an operator does.
 
-Terminal and Telegram are transports around this; both call the same verbs, so a
-conversation started in one behaves the same in the other.
+Front ends (Telegram, the terminal, the command line) call this and nothing below it: the
+service reads the conversation once, checks that a press belongs to the current question,
+turns a button's option number into the answer, lets the engine take the step and commits
+it, in one call. Its names (`User`, `Step`, `StorageError` ...) are the front ends'
+vocabulary, re-exported here so that no front end imports storage or the engine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from advisor.engine import Engine, InvalidAnswer, Turn
-from advisor.flow import Flow
-from storage import StaleConversation, Store, StoredConversation, User
+from advisor.advice import Recommendation
+from advisor.engine import (
+    AnswersError,
+    Asking,
+    Engine,
+    Finished,
+    InvalidAnswer,
+    Prompt,
+    Turn,
+    toggle,
+)
+from advisor.flow import DONT_KNOW, Flow
+from advisor.i18n import negotiate
+from storage import (
+    Client,
+    Consent,
+    Consultant,
+    StaleConversation,
+    StorageError,
+    Store,
+    StoredConversation,
+    Summary,
+    User,
+)
+
+from .consulting import Consulting
+
+__all__ = [
+    "YES_NO",
+    "AdvisorService",
+    "AnswersError",
+    "Asking",
+    "At",
+    "Client",
+    "Consent",
+    "Consultant",
+    "Finished",
+    "InvalidAnswer",
+    "Prompt",
+    "Recommendation",
+    "StaleConversation",
+    "Step",
+    "StorageError",
+    "Summary",
+    "Turn",
+    "User",
+]
+YES_NO = {0: False, 1: True, 2: DONT_KNOW}  # the option numbers of a yes/no question's buttons
+
+
+@dataclass(frozen=True)
+class At:
+    """Where a button was pressed: a conversation at one step (from the callback data)."""
+
+    conversation: int
+    seq: int
 
 
 @dataclass(frozen=True)
 class Step:
-    """A committed step: the stored conversation and what the engine says to show."""
+    """A committed step: the stored conversation and what to show next.
+
+    `answered` is the question this step answered, for a transcript line.
+    """
 
     stored: StoredConversation
     turn: Turn
     resumed: bool = False
     migrated: bool = False
+    answered: Prompt | None = None
+
+
+def advise(flow: Flow, answers: Mapping[str, Any], locale: str = "en") -> Recommendation:
+    """The recommendation for a whole set of answers, without storing anything (`advisor
+    advise`); raises AnswersError naming every question with a missing or invalid answer."""
+    return Engine(flow).run(answers, locale)[1].recommendation
 
 
 class AdvisorService:
-    """One flow and one store; every verb is one engine call and one transaction."""
+    """One flow and one database; every method is at most one read, one engine step and one
+    transaction."""
 
     def __init__(self, flow: Flow, store: Store) -> None:
         self.flow = flow
-        self.engine = Engine(flow)
-        self.store = store
+        self._engine = Engine(flow)
+        self._store = store
+        self.consultants = Consulting(store)
 
-    def open(self, user: User) -> Step | None:
-        """The user's open conversation where it stands, or None; never starts one."""
-        stored = self.store.open_conversation(user.id)
-        return self._resume(stored) if stored is not None else None
+    @classmethod
+    def at_path(cls, flow: Flow, path: str | Path | None = None) -> AdvisorService:
+        """The service on the SQLite file at `path` (default $ADVISOR_DB or ./advisor.db)."""
+        return cls(flow, Store(path))
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> AdvisorService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- people ---------------------------------------------------------------------------
+
+    def person(
+        self,
+        channel: str,
+        external_id: str | int,
+        *,
+        name: str | None = None,
+        language_tag: str | None = None,
+    ) -> User:
+        """The person behind a channel's id, created on first sight; one who writes to us is
+        active again (they no longer block the bot)."""
+        user = self._store.user(channel, external_id, name=name, language=negotiate(language_tag))
+        if not user.active:
+            self._store.set_active(user.id, True)
+            user = self._store.get_user(user.id) or user
+        return user
+
+    def language_for(self, user: User | None, language_tag: str | None = None) -> str:
+        """The language to speak: the one the person chose, else their app's, else English."""
+        if user is not None and user.language_chosen and user.language:
+            return user.language
+        return negotiate(language_tag)
+
+    def set_language(self, user: User, language: str) -> User:
+        self._store.set_language(user.id, language)
+        return self._store.get_user(user.id) or user
+
+    def set_active(self, user: User, active: bool) -> None:
+        """Remember that a person blocked the bot (or unblocked it)."""
+        self._store.set_active(user.id, active)
+
+    # -- the conversation -----------------------------------------------------------------
 
     def current(self, user: User, language: str | None = None) -> Step:
-        """The user's open conversation where it stands, or a new one."""
-        stored = self.store.open_conversation(user.id)
+        """The person's open conversation where it stands, or a new one."""
+        stored = self._store.open_conversation(user.id)
         if stored is None:
             return self.restart(user, language)
         return self._resume(stored)
 
+    def open(self, user: User) -> Step | None:
+        """The open conversation where it stands, or None; never starts one."""
+        stored = self._store.open_conversation(user.id)
+        return self._resume(stored) if stored is not None else None
+
     def restart(self, user: User, language: str | None = None) -> Step:
-        """A fresh conversation; an open one stays in history."""
-        turn = self.engine.start()
-        stored = self.store.start_conversation(
+        """A fresh conversation; an open one stays in history as restarted."""
+        turn = self._engine.start()
+        stored = self._store.start_conversation(
             user.id, turn.conversation, language=language or user.language
         )
         return Step(stored, turn)
@@ -58,75 +177,124 @@ class AdvisorService:
         value: Any,
         *,
         locale: str = "en",
-        question_id: str | None = None,
-        seq: int | None = None,
-        conversation_id: int | None = None,
-        current: Step | None = None,
+        at: At | None = None,
+        typed: bool = False,
     ) -> Step:
-        """Answer the current question. With `question_id`/`seq` (from a button) a press on
-        anything but the current question raises StaleConversation, so nothing is recorded
-        twice. Invalid input raises InvalidAnswer and changes nothing.
+        """Answer the current question with a chosen or typed value.
 
-        `current` is the step the caller has just read with open() and checked; it saves
-        reading it again (should it be outdated, the commit is refused as stale)."""
-        step = current or self._open(user, question_id, seq, conversation_id)
-        stored = step.stored
-        turn = self.engine.answer(stored.conversation, value, locale)
+        For a multiple choice, a list is ticked in its order, so "none of these" typed after
+        an option clears it, as on a keyboard. `typed` is a message typed where buttons
+        exist: refused with `use_buttons` unless the question takes a number or a text.
+        Raises InvalidAnswer (nothing changes), StaleConversation (`at` is not the current
+        step) or StorageError.
+        """
+        stored, prompt = self._asking(user, at)
+        if typed and prompt.kind not in ("number", "text"):
+            raise InvalidAnswer("use_buttons")
+        if prompt.multiple and isinstance(value, list | tuple):
+            chosen: tuple[str, ...] = ()
+            for option in value:
+                chosen = toggle(prompt.options, chosen, option)
+            if not chosen and value:
+                raise InvalidAnswer("choose_at_least_one")
+            value = list(chosen)
+        return self._commit(stored, prompt, self._engine.answer(stored.conversation, value, locale))
+
+    def choose(self, user: User, at: At, option: int) -> Step:
+        """A press on a single-choice or yes/no button: option number to answer, and commit."""
+        stored, prompt = self._asking(user, at)
+        if prompt.kind == "yes_no":
+            value = YES_NO.get(option)
+            if value is None or (value == DONT_KNOW and not prompt.question.dont_know):
+                raise InvalidAnswer("unknown_option", value=str(option))
+        elif prompt.kind == "single" and 0 <= option < len(prompt.options):
+            value = prompt.options[option].id
+        else:
+            raise InvalidAnswer("unknown_option", value=str(option))
+        return self._commit(stored, prompt, self._engine.answer(stored.conversation, value))
+
+    def select(
+        self, user: User, at: At, chosen: Iterable[int], option: int
+    ) -> tuple[Prompt, tuple[int, ...]]:
+        """Tick or untick option number `option` of a multiple choice: the question and the
+        new selection. Nothing is stored until Done; the selection travels with the keyboard.
+        """
+        _, prompt = self._asking(user, at)
+        if not prompt.multiple or not 0 <= option < len(prompt.options):
+            raise InvalidAnswer("unknown_option", value=str(option))
+        ids = [prompt.options[i].id for i in chosen if 0 <= i < len(prompt.options)]
+        new = toggle(prompt.options, ids, prompt.options[option].id)
+        return prompt, tuple(i for i, o in enumerate(prompt.options) if o.id in new)
+
+    def done(self, user: User, at: At, chosen: Iterable[int]) -> Step:
+        """Done on a multiple choice: the ticked option numbers are the answer."""
+        stored, prompt = self._asking(user, at)
+        picked = sorted(set(chosen))
+        if not prompt.multiple or any(not 0 <= i < len(prompt.options) for i in picked):
+            raise InvalidAnswer("unknown_option", value=str(picked))
+        value = [prompt.options[i].id for i in picked]
+        return self._commit(stored, prompt, self._engine.answer(stored.conversation, value))
+
+    def back(self, user: User, at: At | None = None) -> Step:
+        """Return to the previous question; its earlier answer becomes the default."""
+        stored, _ = self._asking(user, at)
+        turn = self._engine.back(stored.conversation)
+        new = self._store.record(
+            stored, turn.conversation, action="back", question_id=stored.conversation.state
+        )
+        return Step(new, turn)
+
+    def restart_at(self, user: User, at: At, language: str | None = None) -> Step:
+        """The Restart button: a fresh conversation, if the press is on the current step."""
+        self._asking(user, at)
+        return self.restart(user, language)
+
+    def latest_summary(self, user: User) -> Summary | None:
+        return self._store.latest_summary(user.id)
+
+    def delete(self, user: User) -> int:
+        """Erase everything about the person (answers, summaries, consents)."""
+        return self._store.delete_user_data(user.id)
+
+    def _asking(self, user: User, at: At | None) -> tuple[StoredConversation, Prompt]:
+        """The open conversation and its question: the one read of a step. A press for any
+        other conversation or step is stale."""
+        stored = self._store.open_conversation(user.id)
+        if stored is None:
+            if at is not None:
+                raise StaleConversation("no open conversation")
+            raise InvalidAnswer("already_finished")
+        if stored.conversation.flow_version != self.flow.version:
+            stored = self._migrate(stored)
+        if at is not None and (at.conversation, at.seq) != (stored.id, stored.seq):
+            raise StaleConversation(f"press for {at.conversation}/{at.seq}")
+        if stored.conversation.finished:
+            raise StaleConversation("the conversation is finished")
+        return stored, self._engine.prompt(stored.conversation)
+
+    def _commit(self, stored: StoredConversation, prompt: Prompt, turn: Turn) -> Step:
         question = stored.conversation.state
-        new = self.store.record(
+        new = self._store.record(
             stored,
             turn.conversation,
             action="answer",
             question_id=question,
             value=turn.conversation.answers[question],
-            recommendation=turn.recommendation,
+            recommendation=turn.recommendation if isinstance(turn, Finished) else None,
         )
-        return Step(new, turn)
+        return Step(new, turn, answered=prompt)
 
-    def back(
-        self,
-        user: User,
-        *,
-        question_id: str | None = None,
-        seq: int | None = None,
-        conversation_id: int | None = None,
-    ) -> Step:
-        step = self._open(user, question_id, seq, conversation_id)
-        stored = step.stored
-        turn = self.engine.back(stored.conversation)
-        new = self.store.record(
-            stored, turn.conversation, action="back", question_id=stored.conversation.state
-        )
-        return Step(new, turn)
+    def _resume(self, stored: StoredConversation) -> Step:
+        """What a stored conversation shows; one of an older flow version is migrated first."""
+        migrated = stored.conversation.flow_version != self.flow.version
+        if migrated:
+            stored = self._migrate(stored)
+        return Step(stored, self._engine.resume(stored.conversation), True, migrated)
 
-    def _open(
-        self, user: User, question_id: str | None, seq: int | None, conversation_id: int | None
-    ) -> Step:
-        stored = self.store.open_conversation(user.id)
-        if stored is None:
-            raise InvalidAnswer("already_finished")
-        if conversation_id is not None and conversation_id != stored.id:
-            raise StaleConversation(f"conversation {conversation_id} is not the open one")
-        step = self._resume(stored, show=False)
-        stored = step.stored
-        if question_id is not None and question_id != stored.conversation.state:
-            raise StaleConversation(f"{question_id} is not the current question")
-        if seq is not None and seq != stored.seq:
-            raise StaleConversation(f"step {seq} is not the current step {stored.seq}")
-        return step
-
-    def _resume(self, stored: StoredConversation, show: bool = True) -> Step:
-        """Bring a stored conversation onto this flow version, explicitly, if it changed.
-
-        `show=False` skips building the prompt when the caller is about to answer it.
-        """
-        conversation = stored.conversation
-        if conversation.flow_version == self.flow.version:
-            turn = self.engine.resume(conversation) if show else Turn(conversation)
-            return Step(stored, turn, resumed=True)
-        migrated = self.engine.migrate(conversation)
-        finished = self.engine.recommendation(migrated) if migrated.finished else None
-        stored = self.store.record(
+    def _migrate(self, stored: StoredConversation) -> StoredConversation:
+        migrated = self._engine.migrate(stored.conversation)
+        finished = self._engine.recommendation(migrated) if migrated.finished else None
+        return self._store.record(
             stored,
             migrated,
             action="migrate",
@@ -134,4 +302,36 @@ class AdvisorService:
             value=self.flow.version,
             recommendation=finished,
         )
-        return Step(stored, self.engine.resume(migrated), resumed=True, migrated=True)
+
+    # -- operators ------------------------------------------------------------------------
+
+    def summaries(
+        self,
+        *,
+        since: str | None = None,
+        conversation_id: int | None = None,
+        consultant_code: str | None = None,
+    ) -> Iterator[Summary]:
+        return self._store.reports.summaries(
+            since=since, conversation_id=conversation_id, consultant_code=consultant_code
+        )
+
+    def stats(self) -> dict[str, Any]:
+        return self._store.reports.stats()
+
+
+# -- operators' housekeeping: the database alone, whatever the flow ------------------------
+
+
+def purge(path: str | Path | None, older_than_days: int) -> tuple[int, str]:
+    """Delete conversations untouched for that many days: (how many, the cut-off)."""
+    cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat()
+    with Store(path) as store:
+        return store.purge(cutoff), cutoff
+
+
+def backup(path: str | Path | None, destination: str | Path) -> str:
+    """Copy the live database consistently; returns the path of the database copied."""
+    with Store(path) as store:
+        store.backup(destination)
+        return store.path

@@ -11,26 +11,30 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TextIO
 
-from advisor.engine import InvalidAnswer, Prompt, Turn
 from advisor.flow import DONT_KNOW
 from advisor.i18n import N_, Translator
-from advisor.messages import error_text
+from advisor.messages import error_text, greeting, progress_bar
 from advisor.report import DONT_KNOW_TEXT, answer_text, as_text, build_report
-from storage import StaleConversation, StorageError, User
 
-from .service import AdvisorService, Step
+from .service import (
+    AdvisorService,
+    Asking,
+    At,
+    Finished,
+    InvalidAnswer,
+    Prompt,
+    StaleConversation,
+    Step,
+    StorageError,
+    Turn,
+    User,
+)
 
 COMMANDS = {
     "back": N_("back"),
     "restart": N_("restart"),
     "quit": N_("quit"),
 }
-BAR_WIDTH = 10
-
-
-def progress_bar(step: int, total: int, width: int = BAR_WIDTH) -> str:
-    filled = round(width * (step - 1) / max(total, 1))
-    return "▓" * filled + "░" * (width - filled)
 
 
 class TerminalChat:
@@ -51,6 +55,7 @@ class TerminalChat:
         self.stdin = stdin
         self.stdout = stdout
         self.interactive = stdin.isatty()
+        self.step: Step | None = None  # the last step shown: its question is being answered
         self.commands = {name: {name, t(word).casefold()} for name, word in COMMANDS.items()}
 
     def say(self, text: str = "") -> None:
@@ -68,13 +73,10 @@ class TerminalChat:
 
     def run(self) -> int:
         t = self.t
-        step = self.service.current(self.user, t.language)
+        step = self.step = self.service.current(self.user, t.language)
         self.say(t(self.flow.title))
         self.say()
-        if step.resumed:
-            self.say(t(N_("Welcome back: we continue where you left off.")))
-        else:
-            self.say(t(self.flow.intro))
+        self.say(greeting(self.flow, t, resumed=step.resumed))
         self.say(
             t(
                 N_(
@@ -99,13 +101,14 @@ class TerminalChat:
                 self.say(error_text(error, t, self.option_text(error)))
                 continue
             except StaleConversation:
-                step = self.service.current(self.user, t.language)
+                step = self.service.current(self.user, t.language)  # another process moved on
             except StorageError as error:
                 self.say(error_text(error.code, t))
                 continue
             if step is None:
                 self.say(t(N_("Your answers are saved. Run the chat again to continue.")))
                 return 0
+            self.step = step
             if self.show(step.turn):
                 return 0
         self.say()
@@ -120,12 +123,11 @@ class TerminalChat:
             return self.service.back(self.user)
         if word in self.commands["restart"]:
             return self.service.restart(self.user, self.t.language)
-        stored = self.service.store.open_conversation(self.user.id)
-        prompt = self.service.engine.prompt(stored.conversation) if stored else None
-        if prompt is None:
+        if self.step is None or not isinstance(self.step.turn, Asking):
             raise InvalidAnswer("already_finished")
-        value = self.parse(prompt, line)
-        return self.service.answer(self.user, value, locale=self.t.language)
+        value = self.parse(self.step.turn.prompt, line)
+        at = At(self.step.stored.id, self.step.stored.seq)
+        return self.service.answer(self.user, value, locale=self.t.language, at=at)
 
     def parse(self, prompt: Prompt, line: str) -> object:
         """Numbers or option ids for choices, yes/no words, or the text as typed."""
@@ -168,7 +170,7 @@ class TerminalChat:
         t = self.t
         for flag in turn.tips:
             self.say(f"⚠ {t(flag.title)}. {t(flag.instead)}")
-        if turn.recommendation is not None:
+        if isinstance(turn, Finished):
             report = build_report(self.flow, turn.recommendation, t, date.today())
             self.say()
             self.say(as_text(report, t))

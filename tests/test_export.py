@@ -17,7 +17,7 @@ from test_telegram import PEAKS_PATH, SAVED, press, report_text, walk
 from advisor import export
 from advisor.engine import Engine
 from advisor.i18n import translator
-from bot.service import AdvisorService
+from bot.service import AdvisorService, Asking
 from storage import Store
 
 RISKY = {
@@ -55,10 +55,9 @@ def finished_db(tmp_path, people=3):
         for i in range(people):
             user = store.user("terminal", f"u{i}", language="pl" if i == 0 else "en")
             service.current(user)
-            step = None
-            while step is None or step.turn.prompt is not None:
-                question = (step or service.current(user)).turn.prompt.id
-                step = service.answer(user, RISKY.get(question, ["cost"]))
+            step = service.current(user)
+            while isinstance(step.turn, Asking):
+                step = service.answer(user, RISKY[step.turn.prompt.id])
         unfinished = store.user("terminal", "late", language="en")
         service.current(unfinished)
         service.answer(unfinished, "ongoing")

@@ -63,7 +63,7 @@ def test_people_are_kept_apart_and_running_again_continues(tmp_path):
     db = tmp_path / "a.db"
     chat(db, "--user", "cy", stdin="1\n1\n")
     chat(db, "--user", "di", stdin="2\n")
-    again = chat(db, "--user", "cy", "--resume", stdin="quit\n")
+    again = chat(db, "--user", "cy", stdin="quit\n")
     assert "Welcome back" in again.stdout and "Which of these are true" in again.stdout
     other = chat(db, "--user", "di", stdin="quit\n")
     assert "Is the campaign inbound" in other.stdout

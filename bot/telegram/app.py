@@ -1,4 +1,9 @@
-"""The Telegram Application, assembled in one place, and how to run it (polling or webhook)."""
+"""The Telegram Application, assembled in one place, and how to run it (polling or webhook).
+
+One handler per action, each in the module of its feature: `conversation` (the questions),
+`account` (language, privacy, deletion), `exports`, `consultants`; `callbacks` builds and
+reads what buttons carry, `render` how messages look, `errors` what is left over.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,25 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from telegram import BotCommand, Update
+from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
+    Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from advisor.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, translator
 
 from ..service import AdvisorService
-from .handlers import TelegramAdvisor
+from . import account, callbacks, consultants, conversation, errors, exports
+from .context import AdvisorContext, attach, resolve
 from .ordering import PerUserUpdateProcessor
 from .request import AiohttpRequest
 from .webhook import serve
@@ -64,10 +74,13 @@ def file_url_for(api_url: str) -> str:
 
 
 def build_application(service: AdvisorService, config: BotConfig) -> Application:
+    """The Application with every handler, one per action, around one AdvisorService."""
     transport = AiohttpRequest(connection_pool_size=64)
     builder = (
         ApplicationBuilder()
         .token(config.token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(ContextTypes(context=AdvisorContext))
         .concurrent_updates(PerUserUpdateProcessor())
         .rate_limiter(AIORateLimiter(overall_max_rate=config.max_rate, max_retries=3))
         # the long poll too: through httpx each poll cost about a millisecond of CPU, which at
@@ -81,25 +94,43 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
             config.file_url or file_url_for(config.api_url)
         )
     application = builder.build()
-    advisor = TelegramAdvisor(service)
-    application.add_handler(CommandHandler("start", advisor.start))
-    application.add_handler(CommandHandler("help", advisor.help))
-    application.add_handler(CommandHandler("back", advisor.back))
-    application.add_handler(CommandHandler("restart", advisor.restart))
-    application.add_handler(CommandHandler("summary", advisor.summary))
-    application.add_handler(CommandHandler("export", advisor.export))
-    application.add_handler(CommandHandler("language", advisor.language))
-    application.add_handler(CommandHandler("settings", advisor.settings))
-    application.add_handler(CommandHandler("privacy", advisor.consultants.privacy))
-    application.add_handler(CommandHandler("delete", advisor.delete))
-    application.add_handler(CommandHandler("consultant", advisor.consultants.redeem))
-    application.add_handler(CommandHandler("mylink", advisor.consultants.mylink))
-    application.add_handler(CommandHandler("clients", advisor.consultants.clients))
-    application.add_handler(CallbackQueryHandler(advisor.button))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, advisor.text))
-    application.add_handler(MessageHandler(filters.COMMAND, advisor.help))
-    application.add_error_handler(advisor.error)
-    application.bot_data["advisor"] = advisor
+    attach(application, service)
+    # who is writing and in which language, once per update, before any handler
+    application.add_handler(TypeHandler(Update, resolve), group=-1)
+    commands = {
+        "start": conversation.start,
+        "help": conversation.help_command,
+        "back": conversation.back_command,
+        "restart": conversation.restart_command,
+        "summary": exports.summary,
+        "export": exports.export_command,
+        "language": account.language,
+        "settings": account.settings,
+        "privacy": account.privacy,
+        "delete": account.delete,
+        "consultant": consultants.redeem,
+        "mylink": consultants.mylink,
+        "clients": consultants.clients,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback))
+    presses = (
+        (callbacks.ANSWER, conversation.choose),
+        (callbacks.TOGGLE, conversation.tick),
+        (callbacks.DONE, conversation.done),
+        (callbacks.BACK, conversation.back_press),
+        (callbacks.RESTART, conversation.restart_press),
+        (callbacks.LANGUAGE, account.choose_language),
+        (callbacks.EXPORT, exports.export_press),
+        (callbacks.DELETE, account.confirm_delete),
+        (callbacks.CONSENT, consultants.consent),
+    )
+    for pattern, callback in presses:
+        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    application.add_handler(CallbackQueryHandler(conversation.refuse))  # forged or foreign
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, conversation.typed))
+    application.add_handler(MessageHandler(filters.COMMAND, conversation.help_command))
+    application.add_error_handler(errors.error)
     return application
 
 

@@ -1,0 +1,132 @@
+"""The person's own account: language, settings, what is stored and shared, deletion."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from advisor.i18n import LANGUAGES, N_, translator
+
+from . import callbacks, render
+from .context import AdvisorContext, say
+from .conversation import refuse, remove_buttons, show
+
+log = logging.getLogger(__name__)
+SHARING = N_("Sharing with consultants")
+CONSENT = {
+    "pending": N_("not decided"),
+    "granted": N_("shared"),
+    "refused": N_("not shared"),
+    "withdrawn": N_("withdrawn"),
+}
+
+
+async def language(update: Update, context: AdvisorContext) -> None:
+    """/language: the languages to choose from."""
+    await say(
+        update, context.t(N_("Choose your language:")), reply_markup=render.language_keyboard()
+    )
+
+
+async def choose_language(update: Update, context: AdvisorContext) -> None:
+    """A language button (`l:`): speak it from now on and show where we are."""
+    query = update.callback_query
+    code = context.matches[0].group(1)
+    if code not in LANGUAGES:
+        await refuse(update, context)
+        return
+    context.person = context.service.set_language(context.user, code)
+    context.t = t = translator(code)
+    await query.answer()
+    await remove_buttons(query)
+    await say(update, t(N_("I will speak {language} from now on."), language=LANGUAGES[code]))
+    await show(update, context, context.service.current(context.user, code))
+
+
+async def settings(update: Update, context: AdvisorContext) -> None:
+    t = context.t
+    text = t(
+        N_(
+            "Settings\n\nLanguage: {language}\nChange it with /language.\n\n"
+            "What is stored and who sees it: /privacy"
+        ),
+        language=LANGUAGES[t.language],
+    )
+    await say(update, text)
+
+
+async def privacy(update: Update, context: AdvisorContext) -> None:
+    """/privacy: what is stored, why, how long, who sees it, and the consents to change."""
+    t = context.t
+    text = t(
+        N_(
+            "What I store: your Telegram id and name, your language, your answers, and the "
+            "recommendations I gave you.\n"
+            "Why: to continue your conversation where you left off and to show your "
+            "recommendation again.\n"
+            "How long: until you delete it with /delete; finished and abandoned conversations "
+            "are deleted after the retention period set by the operator.\n"
+            "Who sees it: you, the operator of this bot, and only the consultants you agreed "
+            "to share with."
+        )
+    )
+    consents = context.service.consultants.consents_of(context.user)
+    lines = [escape(text)]
+    rows = []
+    if consents:
+        lines += ["", f"<b>{escape(t(SHARING))}</b>"]
+    for consent in consents:
+        name = consent.consultant.name
+        state = t(CONSENT.get(consent.consent, CONSENT["pending"]))
+        lines.append(f"• {escape(name)}: {escape(state)}")
+        granted = consent.consent == "granted"
+        label = (
+            t(N_("Stop sharing with {consultant}"), consultant=name)
+            if granted
+            else t(N_("Share with {consultant}"), consultant=name)
+        )
+        data = callbacks.consent(consent.consultant.id, not granted)
+        rows.append([InlineKeyboardButton(label, callback_data=data)])
+    await update.effective_chat.send_message(
+        "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows) if rows else None
+    )
+
+
+async def delete(update: Update, context: AdvisorContext) -> None:
+    """/delete: erase everything about the person, after a confirmation."""
+    t = context.t
+    text = t(
+        N_(
+            "This erases your answers, your recommendations and your consents; consultants "
+            "lose access at once. It cannot be undone. Delete everything?"
+        )
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(N_("Delete everything")), callback_data=callbacks.delete(True)
+                ),
+                InlineKeyboardButton(t(N_("Cancel")), callback_data=callbacks.delete(False)),
+            ]
+        ]
+    )
+    await say(update, text, reply_markup=markup)
+
+
+async def confirm_delete(update: Update, context: AdvisorContext) -> None:
+    """The answer to /delete (`x:`)."""
+    query, t = update.callback_query, context.t
+    await query.answer()
+    if context.matches[0].group(1) == "delete":
+        context.service.delete(context.user)
+        text = t(N_("Done: your data is erased. /start begins a new conversation."))
+    else:
+        text = t(N_("Nothing was deleted."))
+    try:
+        await query.edit_message_text(escape(text))
+    except BadRequest as error:
+        log.debug("delete confirmation not edited: %s", error)

@@ -1,0 +1,92 @@
+"""What every handler has at hand: the service, the person, their language.
+
+`resolve` runs first for every update (a TypeHandler in group -1) and puts the person and
+their translator on the context, so a handler reads `context.person` and `context.t`
+instead of looking them up again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from html import escape
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from advisor.i18n import DEFAULT_LANGUAGE, Translator, translator
+
+from ..service import AdvisorService, User
+
+PROMPT_CACHE = 10_000  # chats whose last question message id is remembered (cosmetic only)
+
+
+class PromptMessages:
+    """The last question message per chat, to take its buttons away after a typed answer.
+
+    Bounded; losing an entry (a restart) only leaves an old button, refused as stale.
+    """
+
+    def __init__(self, size: int = PROMPT_CACHE) -> None:
+        self.size = size
+        self._messages: OrderedDict[int, tuple[int, str]] = OrderedDict()
+
+    def remember(self, chat_id: int, message_id: int, question_id: str) -> None:
+        self._messages[chat_id] = (message_id, question_id)
+        self._messages.move_to_end(chat_id)
+        while len(self._messages) > self.size:
+            self._messages.popitem(last=False)
+
+    def of(self, chat_id: int, question_id: str) -> int | None:
+        remembered = self._messages.get(chat_id)
+        return remembered[0] if remembered and remembered[1] == question_id else None
+
+    def forget(self, chat_id: int) -> None:
+        self._messages.pop(chat_id, None)
+
+
+class AdvisorContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context of every handler, with the advisor's things resolved."""
+
+    person: User | None = None
+    t: Translator = translator(DEFAULT_LANGUAGE)
+
+    @property
+    def service(self) -> AdvisorService:
+        return self.bot_data["service"]  # type: ignore[no-any-return]
+
+    @property
+    def prompts(self) -> PromptMessages:
+        return self.bot_data["prompts"]  # type: ignore[no-any-return]
+
+    @property
+    def user(self) -> User:
+        """The person of a handler that only runs for updates with a user."""
+        assert self.person is not None, "resolve() runs before every handler"
+        return self.person
+
+
+def attach(application: Application[Any, Any, Any, Any, Any, Any], service: AdvisorService) -> None:
+    application.bot_data["service"] = service
+    application.bot_data["prompts"] = PromptMessages()
+
+
+async def resolve(update: Update, context: AdvisorContext) -> None:
+    """Who is writing, in which language: once per update, before any handler."""
+    tg_user = update.effective_user
+    service = context.service
+    if tg_user is None:
+        context.person, context.t = None, translator(DEFAULT_LANGUAGE)
+        return
+    person = service.person(
+        "telegram", tg_user.id, name=tg_user.full_name, language_tag=tg_user.language_code
+    )
+    context.person = person
+    context.t = translator(service.language_for(person, tg_user.language_code))
+
+
+async def say(update: Update, text: str, **options: Any) -> None:
+    """Send a translated plain text to the update's chat, escaped for HTML."""
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_message(escape(text), **options)

@@ -1,0 +1,320 @@
+"""The conversation on Telegram: /start, the answer buttons, typed answers, back, restart.
+
+Each handler reads the update, makes one service call and shows its result; the service
+checks that a press belongs to the current question and commits the answer before the
+next question is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from datetime import date
+from html import escape
+from typing import TypeVar
+
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest
+
+from advisor.i18n import LANGUAGES, N_, translator
+from advisor.messages import error_text, greeting
+from advisor.report import build_report
+
+from ..service import (
+    At,
+    Finished,
+    InvalidAnswer,
+    Prompt,
+    Recommendation,
+    StaleConversation,
+    Step,
+    StorageError,
+)
+from . import callbacks, render
+from .consultants import ask_consent, code_in, notify
+from .context import AdvisorContext, say
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: AdvisorContext) -> None:
+    """/start [payload]: greet, then start or resume; a payload may carry a consultant's code
+    (`c<code>`) and a language (`l<code>`), joined by `_`."""
+    parts = _payload(context.args).split("_")
+    language = next((p[1:] for p in parts if p.startswith("l") and p[1:] in LANGUAGES), None)
+    if language:
+        context.person = context.service.set_language(context.user, language)
+        context.t = translator(language)
+    code = next((c for p in parts if (c := code_in(p))), None)
+    await begin(update, context, code)
+
+
+async def begin(update: Update, context: AdvisorContext, code: str | None) -> None:
+    """Greet, ask a consultant's client for consent, then the question where we are."""
+    t = context.t
+    step = context.service.current(context.user, t.language)
+    name = update.effective_user.first_name if update.effective_user else ""
+    await say(update, greeting(context.service.flow, t, resumed=step.resumed, name=name or ""))
+    if code:
+        await ask_consent(update, context, code)
+    await show(update, context, step)
+
+
+async def help_command(update: Update, context: AdvisorContext) -> None:
+    text = context.t(
+        N_(
+            "I help you decide whether to outsource your customer service, and how. "
+            "Answer the questions with the buttons; type numbers when asked.\n\n"
+            "/start – start or continue\n/back – previous question\n"
+            "/restart – start over\n/summary – your latest recommendation\n"
+            "/export – your recommendation as a PDF\n"
+            "/language – change the language\n/settings – language and privacy\n"
+            "/help – this help"
+        )
+    )
+    await say(update, text)
+
+
+async def back_command(update: Update, context: AdvisorContext) -> None:
+    if step := await _act(update, context, lambda: context.service.back(context.user)):
+        await show(update, context, step)
+
+
+async def restart_command(update: Update, context: AdvisorContext) -> None:
+    service, t = context.service, context.t
+    if step := await _act(update, context, lambda: service.restart(context.user, t.language)):
+        await show(update, context, step)
+
+
+async def typed(update: Update, context: AdvisorContext) -> None:
+    """A typed message: the answer to a number or text question, else a gentle pointer."""
+    text = update.effective_message.text or ""
+    if code := code_in(text):
+        # desktop clients may drop the start payload: the code typed alone works the same
+        await begin(update, context, code)
+        return
+    service, t = context.service, context.t
+    step = await _act(
+        update,
+        context,
+        lambda: service.answer(context.user, text, locale=t.language, typed=True),
+        show_again=True,
+    )
+    if step is not None:
+        await _answered(update, context, step, None)
+
+
+# -- buttons ----------------------------------------------------------------------------------
+
+
+async def choose(update: Update, context: AdvisorContext) -> None:
+    """A press on an option of a single choice or yes/no question (`a:`)."""
+    query = update.callback_query
+    match = context.matches[0]
+    option = int(match.group(3))
+    at = callbacks.at(match)
+    if step := await _act(
+        update, context, lambda: context.service.choose(context.user, at, option)
+    ):
+        await _answered(update, context, step, query)
+
+
+async def tick(update: Update, context: AdvisorContext) -> None:
+    """Tick or untick an option of a multiple choice (`t:`): only the keyboard changes."""
+    query = update.callback_query
+    match = context.matches[0]
+    at = callbacks.at(match)
+    chosen = callbacks.ticks(int(match.group(4)))
+    option = int(match.group(3))
+    service = context.service
+    selection = await _act(
+        update, context, lambda: service.select(context.user, at, chosen, option)
+    )
+    if selection is None:
+        return
+    prompt, ticks = selection
+    markup = render.keyboard(prompt, at, context.t, ticks)
+    await asyncio.gather(query.answer(), _edit_markup(query, markup))
+
+
+async def done(update: Update, context: AdvisorContext) -> None:
+    """Done on a multiple choice (`d:`): the ticks are the answer."""
+    query = update.callback_query
+    match = context.matches[0]
+    chosen = callbacks.ticks(int(match.group(3)))
+    if not chosen:
+        await query.answer(error_text("choose_at_least_one", context.t), show_alert=True)
+        return
+    at = callbacks.at(match)
+    if step := await _act(update, context, lambda: context.service.done(context.user, at, chosen)):
+        await _answered(update, context, step, query)
+
+
+async def back_press(update: Update, context: AdvisorContext) -> None:
+    query = update.callback_query
+    at = callbacks.at(context.matches[0])
+    if step := await _act(update, context, lambda: context.service.back(context.user, at)):
+        await asyncio.gather(query.answer(), remove_buttons(query))
+        await show(update, context, step)
+
+
+async def restart_press(update: Update, context: AdvisorContext) -> None:
+    query = update.callback_query
+    at = callbacks.at(context.matches[0])
+    service, t = context.service, context.t
+    if step := await _act(
+        update, context, lambda: service.restart_at(context.user, at, t.language)
+    ):
+        await asyncio.gather(query.answer(), remove_buttons(query))
+        await show(update, context, step)
+
+
+async def refuse(update: Update, context: AdvisorContext) -> None:
+    """An old, foreign or forged press: say so briefly and show the current question."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(error_text("stale", context.t))
+    await show_open(update, context)
+
+
+# -- showing ----------------------------------------------------------------------------------
+
+
+async def show_open(update: Update, context: AdvisorContext) -> None:
+    """The open conversation's question again, or how to start one; never starts one."""
+    step = context.service.open(context.user)
+    if step is None:
+        text = context.t(
+            N_(
+                "Your conversation is finished. "
+                "/summary shows the recommendation, /restart starts over."
+            )
+        )
+        await say(update, text)
+        return
+    await show(update, context, step)
+
+
+async def show(update: Update, context: AdvisorContext, step: Step) -> None:
+    """Send the tips, then the next question or the recommendation."""
+    chat, t = update.effective_chat, context.t
+    for flag in step.turn.tips:
+        await chat.send_message(f"⚠️ <b>{escape(t(flag.title))}</b>\n{escape(t(flag.instead))}")
+    turn = step.turn
+    if isinstance(turn, Finished):
+        context.prompts.forget(chat.id)
+        await send_report(update, context, turn.recommendation)
+        await notify(update, context, turn.recommendation)
+        return
+    prompt = turn.prompt
+    at = step_at(step)
+    message = await chat.send_message(
+        render.question_text(context.service.flow, prompt, t),
+        reply_markup=render.keyboard(prompt, at, t),
+    )
+    context.prompts.remember(chat.id, message.message_id, prompt.id)
+
+
+async def send_report(update: Update, context: AdvisorContext, rec: Recommendation) -> None:
+    """The brief recommendation (at most two messages), the export buttons on the last."""
+    t = context.t
+    report = build_report(context.service.flow, rec, t, date.today())
+    messages = render.report_messages(report, t)
+    for index, text in enumerate(messages):
+        last = index == len(messages) - 1
+        markup = render.export_keyboard(t) if last else None
+        await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+def step_at(step: Step) -> At:
+    return At(step.stored.id, step.stored.seq)
+
+
+async def remove_buttons(query: CallbackQuery) -> None:
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as error:
+        log.debug("could not remove buttons: %s", error)
+
+
+# -- internals --------------------------------------------------------------------------------
+
+
+async def _act(
+    update: Update, context: AdvisorContext, action: Callable[[], T], show_again: bool = False
+) -> T | None:
+    """Run one service call; on refusal tell the person why and return None."""
+    query, t = update.callback_query, context.t
+    try:
+        return action()
+    except StaleConversation:
+        await refuse(update, context)
+    except InvalidAnswer as error:
+        if query is not None and error.code == "unknown_option":
+            await refuse(update, context)  # a button no question of ours has: forged
+            return None
+        if query is not None:
+            await query.answer()
+        await say(update, error_text(error, t))
+        if (show_again and error.code in ("use_buttons",)) or error.code == "already_finished":
+            await show_open(update, context)
+    except StorageError as error:
+        log.error("update %s: storage: %s", update.update_id, error)
+        if query is not None:
+            await query.answer()
+        await say(update, error_text(error.code, t))
+    return None
+
+
+async def _answered(
+    update: Update, context: AdvisorContext, step: Step, query: CallbackQuery | None
+) -> None:
+    """After an answer: answer the press, turn the question into a transcript line and show
+    what comes next, all at once (one round trip less before the next question shows)."""
+    jobs = [_transcript(update, context, step, query), show(update, context, step)]
+    if query is not None:
+        jobs.append(query.answer())
+    await asyncio.gather(*jobs)
+
+
+async def _transcript(
+    update: Update, context: AdvisorContext, step: Step, query: CallbackQuery | None
+) -> None:
+    """Edit the answered question into a transcript line with the answer and no buttons."""
+    prompt: Prompt | None = step.answered
+    if prompt is None:
+        return
+    value = step.stored.conversation.answers.get(prompt.id)
+    text = render.answered_text(context.service.flow, prompt, value, context.t)
+    chat_id = update.effective_chat.id
+    try:
+        if query is not None:
+            await query.edit_message_text(text)
+        elif (message_id := context.prompts.of(chat_id, prompt.id)) is not None:
+            await update.get_bot().edit_message_text(text, chat_id=chat_id, message_id=message_id)
+    except BadRequest as error:
+        # an unchanged or deleted message: the transcript is cosmetic, the answer is saved
+        log.debug("update %s: edit refused: %s", update.update_id, error)
+
+
+async def _edit_markup(query: CallbackQuery, markup) -> None:
+    try:
+        await query.edit_message_reply_markup(reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+def _payload(args: list[str] | None) -> str:
+    if not args:
+        return ""
+    if not PAYLOAD.match(args[0]):
+        log.info("ignored a start payload that is not [A-Za-z0-9_-]{1,64}")
+        return ""
+    return args[0]
