@@ -131,6 +131,7 @@ def recommend(flow: Flow, answers: Mapping[str, Any]) -> Recommendation:
     decision = _decide(flow, answers)
     verdict = decision.rule.verdict
     drawn = set(flow.verdicts[verdict].reasons_from)
+    ignored = set(flow.verdicts[verdict].leaves_out)
     judged = Context(answers, verdict=verdict, scores=decision.scores)
     sections = {s.id for s in flow.report if s.when.holds(judged)}
     areas = {a.id for a in flow.areas if a.when.holds(judged)}
@@ -146,30 +147,43 @@ def recommend(flow: Flow, answers: Mapping[str, Any]) -> Recommendation:
     if "kpis" in sections:
         goal_kpis = flow.goal_kpis.get(main_goal, ()) if main_goal else ()
         extra = (k.id for k in flow.kpis.values() if k.always and k.when.holds(judged))
-        kpis = tuple(dict.fromkeys((*goal_kpis, *extra)))
+        kpis = tuple(
+            k for k in dict.fromkeys((*goal_kpis, *extra)) if not flow.kpis[k].unless.holds(judged)
+        )
     timeline = next((tl for tl in flow.timelines if tl.when.holds(judged)), None)
     if "timeline" not in sections:
         timeline = None
     expected = None
     if timeline is not None and timeline.expected_question:
         expected = timeline.expected_months.get(answers.get(timeline.expected_question))
+    reasons = [r for r in decision.fired if r.supports in drawn]
     return Recommendation(
         verdict=verdict,
         decided_by=decision.rule.id,
         scores=decision.scores,
-        reasons=tuple(r.id for r in decision.fired if r.supports in drawn),
+        reasons=tuple(r.id for r in reasons),
         counterpoints=tuple(
-            r.id for r in decision.fired if r.supports not in drawn and r.id not in restated
+            r.id
+            for r in decision.fired
+            if r.supports not in drawn | ignored and r.id not in restated
         ),
         main_goal=main_goal,
         kpis=kpis,
         flags=tuple(f.id for f in flags),
-        advice=tuple(a.id for a in flow.advice if a.section in sections and a.when.holds(judged)),
+        advice=_advice(flow, sections, judged, {r.id for r in reasons}),
         expected_month=expected,
         answers=dict(answers),
         changes=what_would_change(flow, answers, decision),
         timeline=timeline.id if timeline else None,
     )
+
+
+def _advice(flow: Flow, sections: set[str], judged: Context, reasons: set[str]) -> tuple[str, ...]:
+    """The advice that holds, in the flow's order, except that an item answering a reason
+    given under "Why" comes first: what decided the verdict is what to do first."""
+    items = [a for a in flow.advice if a.section in sections and a.when.holds(judged)]
+    items.sort(key=lambda a: a.reason not in reasons)  # a stable sort keeps the flow's order
+    return tuple(a.id for a in items)
 
 
 def _main_goal(flow: Flow, answers: Mapping[str, Any]) -> str | None:

@@ -91,6 +91,14 @@ class Always(Condition):
 ALWAYS = Always()
 
 
+class Never(Condition):
+    def holds(self, context: Context) -> bool:
+        return False
+
+
+NEVER = Never()
+
+
 @dataclass
 class AllOf(Condition):
     parts: tuple[Condition, ...]

@@ -234,9 +234,7 @@ class Engine:
             self.flow.id, self.flow.version, current.state, {**defaults, **kept}, current.path
         )
 
-    def run(
-        self, answers: Mapping[str, Any], locale: str = "en"
-    ) -> tuple[Conversation, Finished]:
+    def run(self, answers: Mapping[str, Any], locale: str = "en") -> tuple[Conversation, Finished]:
         """Walk the flow with a complete set of answers keyed by question id.
 
         Raises AnswersError naming every question whose answer is missing or invalid.

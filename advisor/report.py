@@ -24,7 +24,7 @@ INSTEAD = N_("Instead:")
 SOURCES = N_("Sources")
 DONT_KNOW_TEXT = N_("I don't know")
 CHANGE_TEXTS = {
-    "set": N_("{topic}: {answer}"),
+    "set": N_("{topic}: “{answer}” instead"),
     "add": N_("{topic}: also “{answer}”"),
     "remove": N_("{topic}: without “{answer}”"),
     "at_least": N_("{topic}: {number} or more"),
@@ -200,11 +200,14 @@ def _section_items(
     if key == "counterpoints":
         return _reason_items(flow, rec.counterpoints, rec, t), None
     if key == "changes":
-        items = [
-            Item(change_text(flow, c, t), fact=not flow.by_id[c.question].lever)
-            for c in rec.changes
-            if c.verdict in flow.verdicts and c.question in flow.by_id
-        ]
+        items = []
+        for change in rec.changes:
+            question = flow.by_id.get(change.question)
+            if question is None or not question.what_if or change.verdict not in flow.verdicts:
+                continue
+            # a fact can be changed only by finding it out: "we do not know yet" is a choice
+            fact = not question.lever and rec.answers.get(change.question) != DONT_KNOW
+            items.append(Item(change_text(flow, change, t), fact=fact))
         return items, None
     if key == "kpis":
         items = [

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage import Store
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from botapi_emulator import BotApiEmulator, FakeUser
+from testkit.botapi import BotApiEmulator, FakeUser
 
 from . import baseline
 from .engine import ANSWERS

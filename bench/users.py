@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from botapi_emulator import BotApiEmulator, Call, ChatMessage, FakeUser
+from testkit.botapi import BotApiEmulator, Call, ChatMessage, FakeUser
 
 from .path import PATH
 

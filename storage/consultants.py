@@ -10,7 +10,6 @@ import secrets
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -261,15 +260,3 @@ class Consultants:
             )
             if row is not None:
                 yield client, summary_of(row)
-
-
-def describe(consultant: Consultant) -> dict[str, Any]:
-    return {
-        "id": consultant.id,
-        "code": consultant.code,
-        "name": consultant.name,
-        "telegram_id": consultant.telegram_id,
-        "language": consultant.language,
-        "enabled": consultant.enabled,
-        "created_at": consultant.created_at,
-    }

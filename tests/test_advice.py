@@ -115,7 +115,13 @@ def test_a_small_campaign_is_run_in_house_with_its_own_title():
 # -- every verdict rule ------------------------------------------------------------------------
 
 RULE_CASES = {
+    "signed_small_campaign": {**CAMPAIGN, "monthly_contacts": 300, "provider_stage": "signed"},
     "small_campaign": {**CAMPAIGN, "monthly_contacts": 300},
+    "signed_against_fit": {
+        "inhouse_signals": ["integrated_systems", "specialist_knowledge"],
+        "provider_stage": "signed",
+    },
+    "signed_with_gaps": {"internal_owner": False, "provider_stage": "signed"},
     "in_house_leads": {"inhouse_signals": ["integrated_systems", "specialist_knowledge"]},
     "readiness_gaps": {"internal_owner": False},
     "no_driver": {"situation": "exploring"},
@@ -180,8 +186,10 @@ FLAG_TRIGGERS = {
     "inconsistent_answers": {"situation": "exploring", "provider_stage": "negotiating"},
     "signed_without_pricing": {"provider_stage": "signed", "pricing": "undecided"},
     "pilot_mentality": {"commitment": "pilot"},
+    "pilot_signed": {"commitment": "pilot", "provider_stage": "signed"},
     "quick_wins_expected": {"results_expected": "3_months"},
     "contract_too_short": {"contract_length": "1_year"},
+    "contract_too_short_signed": {"contract_length": "1_year", "provider_stage": "signed"},
     "contract_under_three_years": {"contract_length": "2_years"},
     "per_contact_pricing": {"pricing": "per_contact"},
     "per_minute_pricing": {"pricing": "per_minute"},
@@ -284,8 +292,7 @@ def test_changes_name_the_threshold_of_a_number():
         if c["question"] == "monthly_contacts"
     )
     assert (
-        text
-        == "Contacts a month (records for a campaign): under 5,000 → Run this campaign yourself"
+        text == "Contacts a month (a campaign's in total): under 5,000 → Run this campaign yourself"
     )
 
 

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from aiohttp import web
-from botapi_emulator import SECRET_HEADER, BotApiEmulator, parse_html
 from telegram import (
     Bot,
     BotCommand,
@@ -35,6 +34,8 @@ from telegram.error import (
     RetryAfter,
     TimedOut,
 )
+
+from testkit.botapi import SECRET_HEADER, BotApiEmulator, parse_html
 
 TOKEN = "123456:TEST-token"
 

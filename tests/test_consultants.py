@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from bot_harness import BotRunner
-from botapi_emulator import BotApiEmulator
-from test_telegram import PEAKS_PATH, SAVED, next_question, press, walk
 
 from storage import Store
-
-
-@pytest.fixture
-def emulator():
-    with BotApiEmulator() as emu:
-        yield emu
+from testkit.harness import BotRunner
+from testkit.people import PEAKS_PATH, SAVED, next_question, press, walk
 
 
 @pytest.fixture

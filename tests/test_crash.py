@@ -14,12 +14,9 @@ import subprocess
 import sys
 import threading
 
-import pytest
-from botapi_emulator import BotApiEmulator
-from test_telegram import PEAKS_PATH, PROGRESS, SAVED, rows
-
 from advisor.engine import Engine
 from advisor.flow import default_flows_dir, load_flow
+from testkit.people import PEAKS_PATH, PROGRESS, SAVED, rows
 
 USERS = 100
 BATCH = 25
@@ -134,12 +131,6 @@ def moved_on(user, index: int) -> bool:
         return finished(user)
     question = latest_question(user)
     return question is not None and step_of(question) > index + 1
-
-
-@pytest.fixture
-def emulator():
-    with BotApiEmulator() as emu:
-        yield emu
 
 
 def test_killed_at_random_the_bot_loses_nothing_and_records_nothing_twice(emulator, tmp_path):

@@ -8,17 +8,15 @@ import json
 import subprocess
 import sys
 
-import pytest
-from bot_harness import FLOW, BotRunner
-from botapi_emulator import BotApiEmulator
 from pypdf import PdfReader
-from test_telegram import PEAKS_PATH, SAVED, press, report_text, walk
 
 from advisor import export
 from advisor.engine import Engine
 from advisor.i18n import translator
 from bot.service import AdvisorService, Asking
 from storage import Store
+from testkit.harness import FLOW, BotRunner
+from testkit.people import PEAKS_PATH, SAVED, press, report_text, walk
 
 RISKY = {
     "duration": "ongoing",
@@ -133,12 +131,6 @@ def test_cli_export_json_csv_pdf_and_stats(tmp_path):
     assert stats["en"]["open"] == 1 and stats["en"]["stopped_at"] == {"inhouse_signals": 1}
     assert stats["en"]["flags"]["contract_too_short"] == 2
     assert "stopped at" in advisor("stats")
-
-
-@pytest.fixture
-def emulator():
-    with BotApiEmulator() as emu:
-        yield emu
 
 
 def test_export_in_the_chat_sends_the_pdf(emulator, tmp_path):

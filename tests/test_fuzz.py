@@ -7,12 +7,12 @@ import json
 import sqlite3
 
 import pytest
-from bot_harness import FLOW, BotRunner
-from botapi_emulator import BotApiEmulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor.engine import Conversation, Engine
+from testkit.botapi import BotApiEmulator
+from testkit.harness import FLOW, BotRunner
 
 ENGINE = Engine(FLOW)
 USERS = [90_001, 90_002, 90_003, 90_004]

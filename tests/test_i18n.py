@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from bot_harness import FLOW, BotRunner
-from botapi_emulator import BotApiEmulator
-from test_telegram import next_question, press, toggle
 
 from advisor.catalogs import check_catalogs
 from advisor.i18n import LANGUAGES, catalog_path, negotiate, translator
 from advisor.numbers import parse_number
+from testkit.harness import FLOW, BotRunner
+from testkit.people import next_question, press, toggle
 
 ROOT = Path(__file__).resolve().parent.parent
 # ongoing, a new company, no ties, simple questions, 12000, one language, lower cost, KPIs
@@ -140,12 +139,6 @@ def test_a_whole_terminal_conversation_speaks_only_the_chosen_language(language,
     t = translator(language)
     assert t(FLOW.verdicts["outsource"].title) in result.stdout
     assert leaked(result.stdout, language) == []
-
-
-@pytest.fixture
-def emulator():
-    with BotApiEmulator() as emu:
-        yield emu
 
 
 @pytest.mark.parametrize("language", ["pl", "fi"])

@@ -6,24 +6,9 @@ import sqlite3
 import subprocess
 import sys
 
-import pytest
-from bot_harness import BotRunner
-from botapi_emulator import BotApiEmulator
-from test_telegram import PEAKS_PATH, next_question, press, rows, walk
-
 from storage import Store
-
-
-@pytest.fixture
-def emulator():
-    with BotApiEmulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-def bot(emulator, tmp_path):
-    with BotRunner(emulator, tmp_path / "bot.db") as runner:
-        yield runner
+from testkit.harness import BotRunner
+from testkit.people import PEAKS_PATH, next_question, press, rows, walk
 
 
 def test_a_429_is_waited_out_and_the_message_still_arrives(bot, emulator):
@@ -131,9 +116,8 @@ def advisor(*args):
 
 
 def test_purge_deletes_old_finished_and_abandoned_conversations_only(tmp_path):
-    from bot_harness import FLOW
-
     from advisor.engine import Engine
+    from testkit.harness import FLOW
 
     db = tmp_path / "a.db"
     engine = Engine(FLOW)

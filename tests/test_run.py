@@ -8,9 +8,6 @@ import socket
 import subprocess
 import sys
 
-import pytest
-from botapi_emulator import BotApiEmulator
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -29,12 +26,6 @@ def advisor(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
         text=True,
         **kwargs,
     )
-
-
-@pytest.fixture
-def emulator():
-    with BotApiEmulator() as emu:
-        yield emu
 
 
 def stop(process: subprocess.Popen) -> str:

@@ -259,6 +259,7 @@ class _Builder:
                     optional=bool(node.get("optional")),
                     dont_know=self.dont_know(node, kind),
                     lever=node.get("lever", True) is not False,
+                    what_if=node.get("what_if", True) is not False,
                     line=node.line,
                 )
             )
@@ -368,8 +369,9 @@ class _Builder:
     def check_rule(self, flow: Flow, what: str, rule: Rule) -> None:
         """A rule's condition against the questions, and what it may look at."""
         where = f"{what} '{rule.id}'"
-        for ref in rule.when.references():
-            self.check_reference(ref, flow.by_id, where)
+        for condition in (rule.when, getattr(rule, "unless", rule.when)):
+            for ref in condition.references():
+                self.check_reference(ref, flow.by_id, where)
         uses = rule.when.uses()
         if "score" in uses and what != "verdict rule":
             self.problem(None, f"{where}: only verdict rules may look at the score")

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..conditions import ALWAYS, Condition
+from ..conditions import ALWAYS, NEVER, Condition
 
 KINDS = ("single", "multiple", "yes_no", "number", "text")
 VERDICTS = ("outsource", "overflow", "partial", "in_house", "prepare_first")
@@ -42,6 +42,7 @@ class Question:
     optional: bool = False
     dont_know: bool = False
     lever: bool = True  # a choice the manager makes, not a fact about the company
+    what_if: bool = True  # listed in the report's "what would change the verdict"
     line: int | None = None
 
     @property
@@ -107,12 +108,14 @@ class RedFlag(Rule):
 class AdviceItem(Rule):
     section: str = ""
     text: str = ""
+    reason: str | None = None  # the reason this step answers: listed first when it holds
 
 
 @dataclass(frozen=True)
 class Kpi(Rule):
     text: str = ""
     always: bool = False  # listed whenever its condition holds, whatever the main goal
+    unless: Condition = field(default_factory=lambda: NEVER)  # left out when this holds
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Verdict:
     title: str
     text: str
     reasons_from: tuple[str, ...]
+    leaves_out: tuple[str, ...] = ()  # reasons for these verdicts are not even weighed
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..conditions import NEVER
 from ..i18n import placeholders
 from ..yamlfile import LineDict
 from .model import (
@@ -57,7 +58,7 @@ class AdviceReader:
             "verdict_rules": self.verdict_rules(advice, verdicts),
             "reasons": reasons,
             "flags": self.flags(advice, areas, reasons),
-            "advice": self.advice_items(advice, report),
+            "advice": self.advice_items(advice, report, reasons),
             "report": report,
             "areas": areas,
             "kpis": kpis,
@@ -89,14 +90,17 @@ class AdviceReader:
                 self.b.problem(node.line_of(verdict_id), f"unknown verdict '{verdict_id}'")
             drawn = info.get("reasons_from") if isinstance(info, dict) else None
             drawn = list(drawn) if isinstance(drawn, list) else [verdict_id]
-            for other in drawn:
+            left = info.get("leaves_out") if isinstance(info, dict) else None
+            left = list(left) if isinstance(left, list) else []
+            for other in [*drawn, *left]:
                 if other not in VERDICTS:
-                    self.b.problem(info.line_of("reasons_from"), f"unknown verdict '{other}'")
+                    self.b.problem(info.line, f"unknown verdict '{other}' in '{verdict_id}'")
             verdicts[verdict_id] = Verdict(
                 verdict_id,
                 self.b.field(info, "title") or "",
                 self.b.field(info, "text") or "",
                 tuple(drawn),
+                tuple(left),
             )
         return verdicts
 
@@ -170,7 +174,6 @@ class AdviceReader:
         self, advice: LineDict, areas: tuple[Area, ...], reasons: list[Reason]
     ) -> list[RedFlag]:
         area_ids = {a.id for a in areas}
-        reason_ids = {r.id for r in reasons}
         flags = []
         for node in self.b.unique_ids(self.b.items(advice, "red_flags"), "red flag"):
             severity = self.b.field(node, "severity")
@@ -181,9 +184,7 @@ class AdviceReader:
             area = self.b.field(node, "area") or ""
             if area and area not in area_ids:
                 self.b.problem(node.line_of("area"), f"unknown area '{area}' in '{node['id']}'")
-            reason = self.b.field(node, "reason", required=False)
-            if reason is not None and reason not in reason_ids:
-                self.b.problem(node.line_of("reason"), f"unknown reason '{reason}'")
+            reason = self.reason_of(node, reasons)
             flag = RedFlag(
                 **self.rule(node),
                 severity=severity or "medium",
@@ -201,7 +202,15 @@ class AdviceReader:
             flags.append(flag)
         return flags
 
-    def advice_items(self, advice: LineDict, report: tuple[Section, ...]) -> list[AdviceItem]:
+    def reason_of(self, node: LineDict, reasons: list[Reason]) -> str | None:
+        reason = self.b.field(node, "reason", required=False)
+        if reason is not None and reason not in {r.id for r in reasons}:
+            self.b.problem(node.line_of("reason"), f"unknown reason '{reason}'")
+        return reason
+
+    def advice_items(
+        self, advice: LineDict, report: tuple[Section, ...], reasons: list[Reason]
+    ) -> list[AdviceItem]:
         own = {s.id for s in report if s.id not in BUILT_IN_SECTIONS}
         items = []
         for node in self.b.unique_ids(self.b.items(advice, "advice"), "advice"):
@@ -213,7 +222,10 @@ class AdviceReader:
                 )
             items.append(
                 AdviceItem(
-                    **self.rule(node), section=section or "", text=self.b.field(node, "text") or ""
+                    **self.rule(node),
+                    section=section or "",
+                    text=self.b.field(node, "text") or "",
+                    reason=self.reason_of(node, reasons),
                 )
             )
         return items
@@ -221,7 +233,10 @@ class AdviceReader:
     def kpis(self, advice: LineDict) -> dict[str, Kpi]:
         return {
             node["id"]: Kpi(
-                **self.rule(node), text=self.b.field(node, "text") or "", always="when" in node
+                **self.rule(node),
+                text=self.b.field(node, "text") or "",
+                always="when" in node,
+                unless=self.b.condition(node, "unless") if "unless" in node else NEVER,
             )
             for node in self.b.unique_ids(self.b.items(advice, "kpis"), "KPI")
         }

@@ -156,13 +156,22 @@ def report_messages(report: Report, t: Translator) -> list[str]:
             )
             lines.append(f"<i>{escape(more)}</i>")
         blocks.append("\n".join(lines))
-    closing = t(
-        N_(
-            "The PDF report has all of it: the KPIs for the SLA, what to expect after "
-            "go-live, contract and pricing advice, and the sources. "
-            "/summary shows this again, /restart starts over."
+    if short.section("kpis") is None and report.section("kpis") is None and not report.scorecard:
+        # nothing of a provider in the report (in-house): promise only what is there
+        closing = t(
+            N_(
+                "The PDF report has the full reasoning, what would change it and the sources. "
+                "/summary shows this again, /restart starts over."
+            )
         )
-    )
+    else:
+        closing = t(
+            N_(
+                "The PDF report has all of it: the KPIs for the SLA, what to expect after "
+                "go-live, contract and pricing advice, and the sources. "
+                "/summary shows this again, /restart starts over."
+            )
+        )
     blocks.append(f"<i>{escape(closing)}</i>")
     return pack(blocks)
 
