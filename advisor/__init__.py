@@ -1,1 +1,3 @@
-"""The outsourcing advisor: flows, the conversation engine and the advice they give."""
+"""The pure core of the outsourcing advisor: the flow as data (`flow/`), the conversation
+engine, the advice rules and the report every front end renders. No Telegram, SQL, clock or
+printing in here."""

@@ -155,7 +155,7 @@ def recommend(flow: Flow, answers: Mapping[str, Any]) -> Recommendation:
         timeline = None
     expected = None
     if timeline is not None and timeline.expected_question:
-        expected = timeline.expected_months.get(answers.get(timeline.expected_question))
+        expected = timeline.expected_months.get(str(answers.get(timeline.expected_question)))
     reasons = [r for r in decision.fired if r.supports in drawn]
     return Recommendation(
         verdict=verdict,
@@ -187,13 +187,14 @@ def _advice(flow: Flow, sections: set[str], judged: Context, reasons: set[str]) 
 
 
 def _main_goal(flow: Flow, answers: Mapping[str, Any]) -> str | None:
-    if flow.main_goal_question and answers.get(flow.main_goal_question):
-        return answers[flow.main_goal_question]
+    main = answers.get(flow.main_goal_question) if flow.main_goal_question else None
+    if isinstance(main, str):
+        return main
     goals = answers.get(flow.goal_question) if flow.goal_question else None
     if isinstance(goals, str):
         return goals
     if goals and len(goals) == 1:
-        return goals[0]
+        return str(goals[0])
     return None
 
 

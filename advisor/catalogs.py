@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from babel.messages.pofile import read_po
 
@@ -10,8 +11,15 @@ from .flow import Flow
 from .i18n import DOMAIN, LANGUAGES, catalog_path, locales_dir, placeholders
 
 
-def template_path():
+def template_path() -> Path:
     return locales_dir() / f"{DOMAIN}.pot"
+
+
+def _texts(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """A message's id or string as a tuple: one text, or the singular and plural forms."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def expected_messages(flows: Iterable[Flow]) -> dict[str, str]:
@@ -22,8 +30,7 @@ def expected_messages(flows: Iterable[Flow]) -> dict[str, str]:
         with path.open("rb") as handle:
             for message in read_po(handle):
                 if message.id:
-                    msgid = message.id[0] if isinstance(message.id, tuple) else message.id
-                    expected[msgid] = f"{path}:{message.lineno}"
+                    expected[_texts(message.id)[0]] = f"{path}:{message.lineno}"
     for flow in flows:
         for text, line, _ in flow.texts():
             expected.setdefault(text, f"{flow.path}:{line or 1}")
@@ -58,15 +65,14 @@ def check_catalogs(
                     problems.append(f"{path}:1: missing translation of {msgid!r} (from {origin})")
                 continue
             where = f"{path}:{message.lineno}"
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            strings = _texts(message.string)
             if message.fuzzy and complete:
                 problems.append(f"{where}: fuzzy translation of {msgid!r}")
             if not all(s and s.strip() for s in strings):
                 if complete:
                     problems.append(f"{where}: empty translation of {msgid!r}")
                 continue
-            sources = message.id if isinstance(message.id, tuple) else (message.id,)
-            wanted = set().union(*(placeholders(s) for s in sources))
+            wanted = set().union(*(placeholders(s) for s in _texts(message.id)))
             for string in strings:
                 found = placeholders(string)
                 if found != wanted:

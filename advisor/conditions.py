@@ -136,7 +136,7 @@ class Not(Condition):
         return self.part.uses()
 
 
-def _as_set(value: Any) -> frozenset:
+def _as_set(value: Any) -> frozenset[Any]:
     if isinstance(value, list | tuple | set | frozenset):
         return frozenset(value)
     return frozenset((value,))
@@ -172,13 +172,13 @@ class AnswerTest(Condition):
             case "all_of":
                 return chosen >= frozenset(self.argument)
             case "below":
-                return _number(value) < self.argument
+                return bool(_number(value) < self.argument)
             case "at_least":
-                return _number(value) >= self.argument
+                return bool(_number(value) >= self.argument)
             case "count_at_least":
-                return len(chosen) >= self.argument
+                return bool(len(chosen) >= self.argument)
             case "count_below":
-                return len(chosen) < self.argument
+                return bool(len(chosen) < self.argument)
         raise AssertionError(self.operator)  # compile() admits no other operator
 
     def references(self) -> Iterator[Reference]:
@@ -310,7 +310,7 @@ def _compile_score(value: Any, line: int | None) -> Condition:
 
 def _score_terms(expression: str, line: int | None) -> tuple[tuple[int, str], ...]:
     """`in_house - outsource + overflow` as ((1, in_house), (-1, outsource), (1, overflow))."""
-    terms = []
+    terms: list[tuple[int, str]] = []
     position = 0
     while position < len(expression):
         match = _SCORE_TERM.match(expression, position)

@@ -7,11 +7,11 @@ next question (`Asking`) or the recommendation (`Finished`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from transitions import Machine
+from transitions import EventData, Machine
 
 from .advice import Recommendation, recommend
 from .conditions import Context
@@ -120,7 +120,9 @@ class Engine:
         for question in flow.questions:
             chain = successors(question, flow.questions, flow.by_id)
             for dest in chain:
-                guard = [] if dest == SUMMARY else [_shows(flow.by_id[dest])]
+                guard: list[str | Callable[..., bool | None]] = (
+                    [] if dest == SUMMARY else [_shows(flow.by_id[dest])]
+                )
                 self.machine.add_transition(ANSWER, question.id, dest, conditions=guard)
             self._ahead[question.id] = self._static_chain(question)
         self._answer_event = self.machine.events[ANSWER]
@@ -393,12 +395,13 @@ def _may_ask(question: Question, context: Context) -> bool:
     return any(ref.question not in context.answers for ref in question.when.references())
 
 
-def _shows(question: Question):
+def _shows(question: Question) -> Callable[[EventData], bool]:
     """The guard of a transition into `question`: its condition on the answers so far."""
     condition = question.when
 
-    def guard(event) -> bool:
-        return condition.holds(Context(event.model.answers))
+    def guard(event: EventData) -> bool:
+        cursor: _Cursor = event.model  # type: ignore[assignment]
+        return condition.holds(Context(cursor.answers))
 
     guard.__name__ = f"shows_{question.id}"
     return guard

@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, TypeVar
 
 from .advice import Recommendation
 from .flow import Flow
@@ -28,6 +28,7 @@ from .report import (
     to_json,
 )
 
+T = TypeVar("T")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -116,7 +117,28 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def csv_row(flow: Flow, summary) -> list[str]:
+class StoredSummary(Protocol):
+    """A recommendation as storage keeps it (storage.Summary), as the exports read it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def conversation_id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def flow_id(self) -> str: ...
+    @property
+    def flow_version(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def recommendation(self) -> Recommendation: ...
+
+
+def csv_row(flow: Flow, summary: StoredSummary) -> list[str]:
     rec = summary.recommendation
     fixed = [
         summary.id,
@@ -134,7 +156,7 @@ def csv_row(flow: Flow, summary) -> list[str]:
     return [neutralise(_cell(v)) for v in fixed + answers]
 
 
-def write_csv(flow: Flow, summaries: Iterable, out: TextIO) -> int:
+def write_csv(flow: Flow, summaries: Iterable[StoredSummary], out: TextIO) -> int:
     """One row per summary; UTF-8 with a BOM so Excel reads the letters right. Streams."""
     out.write("\ufeff")
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
@@ -146,13 +168,13 @@ def write_csv(flow: Flow, summaries: Iterable, out: TextIO) -> int:
     return count
 
 
-def csv_bytes(flow: Flow, summaries: Iterable) -> bytes:
+def csv_bytes(flow: Flow, summaries: Iterable[StoredSummary]) -> bytes:
     buffer = io.StringIO()
     write_csv(flow, summaries, buffer)
     return buffer.getvalue().encode("utf-8")
 
 
-def summary_json(flow: Flow, summary, t: Translator) -> dict[str, Any]:
+def summary_json(flow: Flow, summary: StoredSummary, t: Translator) -> dict[str, Any]:
     return {
         "summary_id": summary.id,
         "conversation_id": summary.conversation_id,
@@ -163,7 +185,7 @@ def summary_json(flow: Flow, summary, t: Translator) -> dict[str, Any]:
     }
 
 
-def write_json(flow: Flow, summaries: Iterable, t: Translator, out: TextIO) -> int:
+def write_json(flow: Flow, summaries: Iterable[StoredSummary], t: Translator, out: TextIO) -> int:
     """A JSON array written one summary at a time, so a large export never sits in memory."""
     out.write("[")
     count = 0
@@ -175,11 +197,11 @@ def write_json(flow: Flow, summaries: Iterable, t: Translator, out: TextIO) -> i
     return count
 
 
-def file_name(summary, extension: str) -> str:
+def file_name(summary: StoredSummary, extension: str) -> str:
     return f"outsourcing-advice-{summary.created_at[:10]}-{summary.conversation_id}.{extension}"
 
 
-def progress(items: Iterable, every: int, report) -> Iterator:
+def progress(items: Iterable[T], every: int, report: Callable[[int], object]) -> Iterator[T]:
     """Pass items through, calling `report(count)` every `every` items."""
     for count, item in enumerate(items, 1):
         yield item

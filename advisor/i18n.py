@@ -15,6 +15,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
+from typing import Literal
 
 from babel import Locale, negotiate_locale
 from babel.dates import format_date
@@ -93,10 +94,10 @@ class Translator:
     def date(self, value: date | datetime) -> str:
         return format_date(value, format="long", locale=self.locale)
 
-    def list(self, items: Iterable[str], style: str = "standard") -> str:
+    def list(self, items: Iterable[str], style: Literal["standard", "or"] = "standard") -> str:
         """`a, b and c` (or with `style="or"`, `a, b or c`) in the language's own way."""
-        items = list(items)
-        return format_list(items, style=style, locale=self.locale) if items else ""
+        words = [*items]
+        return format_list(words, style=style, locale=self.locale) if words else ""
 
 
 @lru_cache(maxsize=len(LANGUAGES))

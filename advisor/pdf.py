@@ -12,7 +12,7 @@ import font_source_sans_pro
 from fpdf import FPDF
 
 from .i18n import N_, Translator
-from .report import INSTEAD, Report, cite, severity_label
+from .report import INSTEAD, Item, Report, cite, severity_label
 
 FONT_DIR = Path(font_source_sans_pro.font_directory)
 SEVERITY_COLOURS = {"high": (192, 57, 43), "medium": (230, 126, 34), "low": (241, 196, 15)}
@@ -111,7 +111,7 @@ def _scorecard(doc: _ReportPdf, report: Report) -> None:
         doc.ln(height + 1)
 
 
-def _item(doc: _ReportPdf, key: str, item, t: Translator) -> None:
+def _item(doc: _ReportPdf, key: str, item: Item, t: Translator) -> None:
     cited = f"  [{cite(item)}]" if item.sources else ""
     x = doc.l_margin
     if doc.get_y() > doc.h - 30:

@@ -7,10 +7,10 @@ from typing import Any
 import yaml
 
 
-class LineDict(dict):
+class LineDict(dict[Any, Any]):
     """A mapping from YAML that knows its own line and the line of each key (1-based)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.line: int | None = None
         self.key_lines: dict[str, int] = {}
@@ -19,7 +19,7 @@ class LineDict(dict):
         return self.key_lines.get(key, self.line)
 
 
-class LineList(list):
+class LineList(list[Any]):
     line: int | None = None
 
 
@@ -58,6 +58,11 @@ def _sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+
+
+def line_of(node: Any, key: Any) -> int | None:
+    """The line of a key in a mapping read from YAML (None for a plain dict)."""
+    return node.line_of(key) if isinstance(node, LineDict) else getattr(node, "line", None)
 
 
 def load_yaml(text: str) -> Any:

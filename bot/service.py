@@ -9,15 +9,13 @@ vocabulary, re-exported here so that no front end imports storage or the engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from advisor.advice import Recommendation
 from advisor.engine import (
-    AnswersError,
     Asking,
     Engine,
     Finished,
@@ -42,10 +40,9 @@ from storage import (
 
 from .consulting import Consulting
 
-__all__ = [
+__all__ = [  # the vocabulary of the front ends
     "YES_NO",
     "AdvisorService",
-    "AnswersError",
     "Asking",
     "At",
     "Client",
@@ -85,12 +82,6 @@ class Step:
     resumed: bool = False
     migrated: bool = False
     answered: Prompt | None = None
-
-
-def advise(flow: Flow, answers: Mapping[str, Any], locale: str = "en") -> Recommendation:
-    """The recommendation for a whole set of answers, without storing anything (`advisor
-    advise`); raises AnswersError naming every question with a missing or invalid answer."""
-    return Engine(flow).run(answers, locale)[1].recommendation
 
 
 class AdvisorService:
@@ -302,36 +293,3 @@ class AdvisorService:
             value=self.flow.version,
             recommendation=finished,
         )
-
-    # -- operators ------------------------------------------------------------------------
-
-    def summaries(
-        self,
-        *,
-        since: str | None = None,
-        conversation_id: int | None = None,
-        consultant_code: str | None = None,
-    ) -> Iterator[Summary]:
-        return self._store.reports.summaries(
-            since=since, conversation_id=conversation_id, consultant_code=consultant_code
-        )
-
-    def stats(self) -> dict[str, Any]:
-        return self._store.reports.stats()
-
-
-# -- operators' housekeeping: the database alone, whatever the flow ------------------------
-
-
-def purge(path: str | Path | None, older_than_days: int) -> tuple[int, str]:
-    """Delete conversations untouched for that many days: (how many, the cut-off)."""
-    cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat()
-    with Store(path) as store:
-        return store.purge(cutoff), cutoff
-
-
-def backup(path: str | Path | None, destination: str | Path) -> str:
-    """Copy the live database consistently; returns the path of the database copied."""
-    with Store(path) as store:
-        store.backup(destination)
-        return store.path

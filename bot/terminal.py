@@ -96,20 +96,20 @@ class TerminalChat:
             return 0
         for line in self.lines():
             try:
-                step = self.handle(line.strip())
+                next_step = self.handle(line.strip())
             except InvalidAnswer as error:
                 self.say(error_text(error, t, self.option_text(error)))
                 continue
-            except StaleConversation:
-                step = self.service.current(self.user, t.language)  # another process moved on
+            except StaleConversation:  # another process moved on: show where it stands
+                next_step = self.service.current(self.user, t.language)
             except StorageError as error:
                 self.say(error_text(error.code, t))
                 continue
-            if step is None:
+            if next_step is None:
                 self.say(t(N_("Your answers are saved. Run the chat again to continue.")))
                 return 0
-            self.step = step
-            if self.show(step.turn):
+            self.step = next_step
+            if self.show(next_step.turn):
                 return 0
         self.say()
         self.say(t(N_("Your answers are saved. Run the chat again to continue.")))

@@ -10,6 +10,7 @@ import secrets
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -61,13 +62,13 @@ class Consultants:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _one(self, sql: str, params: tuple) -> Consultant | None:
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Consultant | None:
         row = self.db.conn.execute(sql, params).fetchone()
-        return Consultant(*row[:5], bool(row[5]), row[6]) if row else None
+        return _consultant(row) if row else None
 
-    def _all(self, sql: str, params: tuple = ()) -> list[Consultant]:
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Consultant]:
         rows = self.db.conn.execute(sql, params).fetchall()
-        return [Consultant(*row[:5], bool(row[5]), row[6]) for row in rows]
+        return [_consultant(row) for row in rows]
 
     _COLUMNS = "id, code, name, telegram_id, language, enabled, created_at"
 
@@ -92,7 +93,13 @@ class Consultants:
                     now or now_iso(),
                 ),
             )
-        return self.get(cursor.lastrowid)
+        return self._added(cursor.lastrowid)
+
+    def _added(self, consultant_id: int | None) -> Consultant:
+        """The consultant just inserted (its row id is known once the insert has run)."""
+        found = self.get(consultant_id) if consultant_id is not None else None
+        assert found is not None, "the insert was committed"
+        return found
 
     def get(self, consultant_id: int) -> Consultant | None:
         return self._one(f"SELECT {self._COLUMNS} FROM consultants WHERE id = ?", (consultant_id,))
@@ -152,7 +159,7 @@ class Consultants:
             conn.execute(
                 "UPDATE invites SET consultant_id = ? WHERE code = ?", (consultant_id, code)
             )
-        return self.get(consultant_id)
+        return self._added(consultant_id)
 
     # -- clients and consent ----------------------------------------------------------------------
 
@@ -208,7 +215,7 @@ class Consultants:
             "WHERE k.user_id = ? ORDER BY k.invited_at",
             (user_id,),
         ).fetchall()
-        return [Consent(Consultant(*r[:5], bool(r[5]), r[6]), r[7], r[8]) for r in rows]
+        return [Consent(_consultant(r), r[7], r[8]) for r in rows]
 
     def sharing_with(self, user_id: int) -> list[Consultant]:
         """The enabled consultants this user has consented to share summaries with."""
@@ -260,3 +267,8 @@ class Consultants:
             )
             if row is not None:
                 yield client, summary_of(row)
+
+
+def _consultant(row: tuple[Any, ...]) -> Consultant:
+    """A consultant from the first seven columns of a row (see `Consultants._COLUMNS`)."""
+    return Consultant(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])

@@ -13,7 +13,7 @@ migrations = Migrations("advisor")
 
 @migrations()
 def m001_core(db: Database) -> None:
-    db["users"].create(
+    db.table("users").create(
         {
             "id": int,
             "channel": str,
@@ -29,8 +29,8 @@ def m001_core(db: Database) -> None:
         not_null={"channel", "external_id", "created_at", "updated_at"},
         defaults={"language_chosen": 0, "active": 1},
     )
-    db["users"].create_index(["channel", "external_id"], unique=True)
-    db["conversations"].create(
+    db.table("users").create_index(["channel", "external_id"], unique=True)
+    db.table("conversations").create(
         {
             "id": int,
             "user_id": int,
@@ -50,8 +50,8 @@ def m001_core(db: Database) -> None:
         foreign_keys=[("user_id", "users", "id")],
         not_null={"user_id", "flow_id", "flow_version", "state", "status", "seq"},
     )
-    db["conversations"].create_index(["user_id", "status"])
-    db["answers"].create(
+    db.table("conversations").create_index(["user_id", "status"])
+    db.table("answers").create(
         {
             "id": int,
             "conversation_id": int,
@@ -65,8 +65,8 @@ def m001_core(db: Database) -> None:
         foreign_keys=[("conversation_id", "conversations", "id")],
         not_null={"conversation_id", "seq", "action", "question_id", "created_at"},
     )
-    db["answers"].create_index(["conversation_id", "seq"], unique=True)
-    db["summaries"].create(
+    db.table("answers").create_index(["conversation_id", "seq"], unique=True)
+    db.table("summaries").create(
         {
             "id": int,
             "conversation_id": int,
@@ -84,13 +84,13 @@ def m001_core(db: Database) -> None:
         foreign_keys=[("conversation_id", "conversations", "id"), ("user_id", "users", "id")],
         not_null={"conversation_id", "user_id", "verdict", "data", "created_at"},
     )
-    db["summaries"].create_index(["conversation_id"], unique=True)
-    db["summaries"].create_index(["user_id", "created_at"])
+    db.table("summaries").create_index(["conversation_id"], unique=True)
+    db.table("summaries").create_index(["user_id", "created_at"])
 
 
 @migrations()
 def m002_consultants(db: Database) -> None:
-    db["consultants"].create(
+    db.table("consultants").create(
         {
             "id": int,
             "code": str,
@@ -104,17 +104,17 @@ def m002_consultants(db: Database) -> None:
         not_null={"code", "name", "enabled", "created_at"},
         defaults={"enabled": 1},
     )
-    db["consultants"].create_index(["code"], unique=True)
-    db["consultants"].create_index(["telegram_id"])
-    db["invites"].create(
+    db.table("consultants").create_index(["code"], unique=True)
+    db.table("consultants").create_index(["telegram_id"])
+    db.table("invites").create(
         {"id": int, "code": str, "created_at": str, "consultant_id": int, "redeemed_at": str},
         pk="id",
         not_null={"code", "created_at"},
         foreign_keys=[("consultant_id", "consultants", "id")],
     )
-    db["invites"].create_index(["code"], unique=True)
+    db.table("invites").create_index(["code"], unique=True)
     # a client of a consultant and the client's current consent; consent_events keeps history
-    db["clients"].create(
+    db.table("clients").create(
         {
             "user_id": int,
             "consultant_id": int,
@@ -126,8 +126,8 @@ def m002_consultants(db: Database) -> None:
         not_null={"invited_at", "consent"},
         foreign_keys=[("user_id", "users", "id"), ("consultant_id", "consultants", "id")],
     )
-    db["clients"].create_index(["consultant_id", "consent"])
-    db["consent_events"].create(
+    db.table("clients").create_index(["consultant_id", "consent"])
+    db.table("consent_events").create(
         {"id": int, "user_id": int, "consultant_id": int, "consent": str, "at": str},
         pk="id",
         not_null={"user_id", "consultant_id", "consent", "at"},

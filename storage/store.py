@@ -90,9 +90,11 @@ class Store:
                 conn.execute(
                     "UPDATE users SET name = ?, updated_at = ? WHERE id = ?", (name, now, row["id"])
                 )
-        return user_of(self._user_row(channel, external_id))
+        row = self._user_row(channel, external_id)
+        assert row is not None, "the user was just written"
+        return user_of(row)
 
-    def _user_row(self, channel: str, external_id: str) -> sqlite3.Row | None:
+    def _user_row(self, channel: str, external_id: str) -> dict[str, Any] | None:
         cursor = self.db.conn.execute(
             "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
         )
@@ -166,6 +168,7 @@ class Store:
                 ),
             )
             conversation_id = cursor.lastrowid
+        assert conversation_id is not None
         return StoredConversation(
             conversation_id, user_id, conversation, language, "open", 0, now, now, None
         )

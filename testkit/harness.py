@@ -63,7 +63,12 @@ class BotRunner:
         self._stop = asyncio.Event()
         self.store = Store(self.db_path)
         service = AdvisorService(self.flow, self.store)
-        config = BotConfig(token=self.emulator.token, api_url=self.emulator.base_url, max_rate=1000)
+        config = BotConfig(
+            token=self.emulator.token,
+            api_url=self.emulator.base_url,
+            max_rate=1000,
+            retry_pauses=(0.01, 0.02, 0.04),  # the retries happen; the test need not wait
+        )
         application = build_application(service, config)
         try:
             async with application:

@@ -5,7 +5,7 @@ question may come next.
 """
 
 from .graph import successors
-from .loader import FlowError, default_flows_dir, load_flow, load_flows
+from .loader import FlowError, default_flows_dir, load_flow, load_flows, open_flow
 from .model import (
     BUILT_IN_SECTIONS,
     DONT_KNOW,
@@ -56,5 +56,6 @@ __all__ = [
     "default_flows_dir",
     "load_flow",
     "load_flows",
+    "open_flow",
     "successors",
 ]

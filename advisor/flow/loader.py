@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from ..conditions import ALWAYS, Condition, ConditionError, compile_condition, score_verdicts
-from ..yamlfile import LineDict, error_line, load_yaml
+from ..yamlfile import LineDict, error_line, line_of, load_yaml
 from .graph import next_id, successors
 from .model import (
     DEFAULT_TEXT_LIMIT,
@@ -80,6 +80,11 @@ def load_flows(directory: str | Path) -> dict[str, Flow]:
     return flows
 
 
+def open_flow(path: str | Path | None = None) -> Flow:
+    """The flow at `path`, or the shipped advisor flow."""
+    return load_flow(path or default_flows_dir() / "advisor.yaml")
+
+
 def default_flows_dir() -> Path:
     """The `flows/` folder shipped with the project (a package folder once installed)."""
     return Path(__file__).resolve().parents[2] / "flows"
@@ -97,7 +102,9 @@ class _Builder:
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(f"{self.path}:{line or 1}: {message}")
 
-    def field(self, node: Any, key: str, kind: type | tuple = str, required: bool = True) -> Any:
+    def field(
+        self, node: Any, key: str, kind: type | tuple[type, ...] = str, required: bool = True
+    ) -> Any:
         if not isinstance(node, dict):
             return None
         value = node.get(key)
@@ -108,7 +115,7 @@ class _Builder:
                 self.problem(getattr(node, "line", None), f"missing required field '{key}'{where}")
             return None
         if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
-            line = node.line_of(key) if isinstance(node, LineDict) else None
+            line = line_of(node, key)
             self.problem(line, f"field '{key}'{where} has the wrong type or is empty")
             return None
         return value
@@ -116,7 +123,7 @@ class _Builder:
     def condition(self, node: Any, key: str = "when") -> Condition:
         if not isinstance(node, dict) or key not in node:
             return ALWAYS
-        line = node.line_of(key) if isinstance(node, LineDict) else None
+        line = line_of(node, key)
         try:
             return compile_condition(node[key], line)
         except ConditionError as error:
@@ -128,7 +135,7 @@ class _Builder:
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            self.problem(node.line_of(key), f"'{key}' must be a list of mappings")
+            self.problem(line_of(node, key), f"'{key}' must be a list of mappings")
             return []
         return value
 
@@ -152,7 +159,7 @@ class _Builder:
         """`source: {article file: anchor phrase, ...}` as (files, anchors)."""
         where = node.get("id", "?")
         value = node.get("source")
-        line = node.line_of("source")
+        line = line_of(node, "source")
         if not value:
             self.problem(node.line, f"'{where}' names no source article")
             return (), {}
@@ -166,12 +173,12 @@ class _Builder:
         anchors = {}
         for file, anchor in value.items():
             if file not in known:
-                self.problem(value.line_of(file), f"unknown source '{file}' in '{where}'")
+                self.problem(line_of(value, file), f"unknown source '{file}' in '{where}'")
             elif not isinstance(anchor, str) or not anchor.strip():
-                self.problem(value.line_of(file), f"'{where}' cites '{file}' without an anchor")
+                self.problem(line_of(value, file), f"'{where}' cites '{file}' without an anchor")
             elif len(anchor.split()) > ANCHOR_WORDS:
                 self.problem(
-                    value.line_of(file),
+                    line_of(value, file),
                     f"the anchor of '{file}' in '{where}' is over {ANCHOR_WORDS} words",
                 )
             else:
@@ -216,7 +223,7 @@ class _Builder:
             return sources
         for file, info in node.items():
             if not SOURCE_PATTERN.match(str(file)):
-                self.problem(node.line_of(file), f"source '{file}' is not a seeds file name")
+                self.problem(line_of(node, file), f"source '{file}' is not a seeds file name")
             language = self.field(info, "language")
             title = self.field(info, "title")
             sources[file] = Source(file, language or "", title or "")
@@ -230,16 +237,16 @@ class _Builder:
         for node in nodes:
             kind = self.field(node, "kind")
             if kind is not None and kind not in KINDS:
-                self.problem(node.line_of("kind"), f"unknown kind '{kind}' (known: {KINDS})")
+                self.problem(line_of(node, "kind"), f"unknown kind '{kind}' (known: {KINDS})")
                 kind = None
             options = self.build_options(node, kind)
             limits = {}
             for key in ("min", "max"):
                 value = node.get(key)
                 if value is not None and (kind != "number" or isinstance(value, bool)):
-                    self.problem(node.line_of(key), f"'{key}' is only for number questions")
+                    self.problem(line_of(node, key), f"'{key}' is only for number questions")
                 elif value is not None and not isinstance(value, int | float):
-                    self.problem(node.line_of(key), f"'{key}' of '{node['id']}' must be a number")
+                    self.problem(line_of(node, key), f"'{key}' of '{node['id']}' must be a number")
                 else:
                     limits[key] = value
             questions.append(
@@ -267,13 +274,13 @@ class _Builder:
 
     def dont_know(self, node: LineDict, kind: str | None) -> bool:
         if node.get("dont_know") and kind != "yes_no":
-            self.problem(node.line_of("dont_know"), "'dont_know' is for yes/no questions")
+            self.problem(line_of(node, "dont_know"), "'dont_know' is for yes/no questions")
         return bool(node.get("dont_know"))
 
     def build_options(self, node: LineDict, kind: str | None) -> tuple[Option, ...]:
         if kind not in ("single", "multiple") or node.get("options_from"):
             if node.get("options"):
-                self.problem(node.line_of("options"), f"'{node['id']}' ({kind}) takes no options")
+                self.problem(line_of(node, "options"), f"'{node['id']}' ({kind}) takes no options")
             return ()
         nodes = self.unique_ids(self.items(node, "options"), "option")
         if not nodes:
@@ -297,7 +304,8 @@ class _Builder:
                     )
                 elif order[source.id] >= order[q.id]:
                     self.problem(q.line, f"options_from '{q.options_from}' is asked after '{q.id}'")
-            if q.kind == "number" and None not in (q.minimum, q.maximum) and q.minimum > q.maximum:
+            low, high = q.minimum, q.maximum
+            if q.kind == "number" and low is not None and high is not None and low > high:
                 self.problem(q.line, f"'{q.id}' has min above max")
             for ref in q.when.references():
                 self.check_reference(ref, by_id, f"the condition of '{q.id}'")

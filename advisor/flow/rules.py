@@ -7,11 +7,11 @@ every problem lands in the same list, with file and line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..conditions import NEVER
+from ..conditions import NEVER, Condition
 from ..i18n import placeholders
-from ..yamlfile import LineDict
+from ..yamlfile import LineDict, line_of
 from .model import (
     BUILT_IN_SECTIONS,
     SEVERITIES,
@@ -30,8 +30,19 @@ from .model import (
     VerdictRule,
 )
 
-if TYPE_CHECKING:
-    from .loader import _Builder
+
+class Builder(Protocol):
+    """What the loader lends this reader: its helpers, which collect every problem found."""
+
+    def problem(self, line: int | None, message: str) -> None: ...
+    def field(
+        self, node: Any, key: str, kind: type | tuple[type, ...] = str, required: bool = True
+    ) -> Any: ...
+    def condition(self, node: Any, key: str = "when") -> Condition: ...
+    def items(self, node: Any, key: str) -> list[LineDict]: ...
+    def unique_ids(self, items: list[LineDict], what: str) -> list[LineDict]: ...
+    def sources_of(self, node: LineDict, known: Mapping[str, Source]) -> tuple[Any, ...]: ...
+
 
 __all__ = ["AdviceReader", "placeholders"]
 
@@ -40,7 +51,7 @@ class AdviceReader:
     """Builds the advice fields of a `Flow` from the parsed `advice:` mapping."""
 
     def __init__(
-        self, builder: _Builder, sources: Mapping[str, Source], by_id: Mapping[str, Question]
+        self, builder: Builder, sources: Mapping[str, Source], by_id: Mapping[str, Question]
     ) -> None:
         self.b = builder
         self.sources = sources
@@ -87,7 +98,7 @@ class AdviceReader:
             return verdicts
         for verdict_id, info in node.items():
             if verdict_id not in VERDICTS:
-                self.b.problem(node.line_of(verdict_id), f"unknown verdict '{verdict_id}'")
+                self.b.problem(line_of(node, verdict_id), f"unknown verdict '{verdict_id}'")
             drawn = info.get("reasons_from") if isinstance(info, dict) else None
             drawn = list(drawn) if isinstance(drawn, list) else [verdict_id]
             left = info.get("leaves_out") if isinstance(info, dict) else None
@@ -109,10 +120,10 @@ class AdviceReader:
         for node in self.b.unique_ids(self.b.items(advice, "reasons"), "reason"):
             supports = self.b.field(node, "supports")
             if supports is not None and supports not in VERDICTS:
-                self.b.problem(node.line_of("supports"), f"unknown verdict '{supports}'")
+                self.b.problem(line_of(node, "supports"), f"unknown verdict '{supports}'")
             weight = self.b.field(node, "weight", (int, float), required=False)
             if weight is not None and (isinstance(weight, bool) or weight < 0):
-                self.b.problem(node.line_of("weight"), "a weight is a number of 0 or more")
+                self.b.problem(line_of(node, "weight"), "a weight is a number of 0 or more")
             reasons.append(
                 Reason(
                     **self.rule(node),
@@ -133,11 +144,11 @@ class AdviceReader:
         for index, node in enumerate(nodes):
             verdict = self.b.field(node, "verdict")
             if verdict is not None and verdict not in verdicts:
-                self.b.problem(node.line_of("verdict"), f"unknown verdict '{verdict}'")
+                self.b.problem(line_of(node, "verdict"), f"unknown verdict '{verdict}'")
             last = index == len(nodes) - 1
             if last and "when" in node:
                 self.b.problem(
-                    node.line_of("when"),
+                    line_of(node, "when"),
                     f"the last verdict rule '{node['id']}' takes what no other rule decides: "
                     "it has no 'when'",
                 )
@@ -178,12 +189,12 @@ class AdviceReader:
         for node in self.b.unique_ids(self.b.items(advice, "red_flags"), "red flag"):
             severity = self.b.field(node, "severity")
             if severity is not None and severity not in SEVERITIES:
-                self.b.problem(node.line_of("severity"), f"unknown severity '{severity}'")
+                self.b.problem(line_of(node, "severity"), f"unknown severity '{severity}'")
             if "when" not in node:
                 self.b.problem(node.line, f"missing required field 'when' in '{node['id']}'")
             area = self.b.field(node, "area") or ""
             if area and area not in area_ids:
-                self.b.problem(node.line_of("area"), f"unknown area '{area}' in '{node['id']}'")
+                self.b.problem(line_of(node, "area"), f"unknown area '{area}' in '{node['id']}'")
             reason = self.reason_of(node, reasons)
             flag = RedFlag(
                 **self.rule(node),
@@ -203,9 +214,9 @@ class AdviceReader:
         return flags
 
     def reason_of(self, node: LineDict, reasons: list[Reason]) -> str | None:
-        reason = self.b.field(node, "reason", required=False)
+        reason: str | None = self.b.field(node, "reason", required=False)
         if reason is not None and reason not in {r.id for r in reasons}:
-            self.b.problem(node.line_of("reason"), f"unknown reason '{reason}'")
+            self.b.problem(line_of(node, "reason"), f"unknown reason '{reason}'")
         return reason
 
     def advice_items(
@@ -218,7 +229,7 @@ class AdviceReader:
             if section is not None and section not in own:
                 known = ", ".join(sorted(own))
                 self.b.problem(
-                    node.line_of("section"), f"unknown section '{section}' (known: {known})"
+                    line_of(node, "section"), f"unknown section '{section}' (known: {known})"
                 )
             items.append(
                 AdviceItem(
@@ -244,21 +255,22 @@ class AdviceReader:
     def goal_kpis(self, goals: LineDict, kpis: Mapping[str, Kpi]) -> dict[str, tuple[str, ...]]:
         if not goals:
             return {}
-        question = self.by_id.get(goals.get("question"))
+        question = self.by_id.get(str(goals.get("question")))
         if question is None or question.kind not in ("single", "multiple"):
-            self.b.problem(goals.line_of("question"), "goals.question must be a choice question")
+            self.b.problem(line_of(goals, "question"), "goals.question must be a choice question")
             return {}
         main = goals.get("main_question")
         if main is not None and main not in self.by_id:
-            self.b.problem(goals.line_of("main_question"), f"unknown question '{main}'")
+            self.b.problem(line_of(goals, "main_question"), f"unknown question '{main}'")
         mapping = goals.get("kpis") or {}
         result = {}
         for goal, kpi_ids in mapping.items():
             if question.option(goal) is None:
-                self.b.problem(mapping.line_of(goal), f"unknown option '{goal}' of '{question.id}'")
+                problem = f"unknown option '{goal}' of '{question.id}'"
+                self.b.problem(line_of(mapping, goal), problem)
             for kpi in kpi_ids or ():
                 if kpi not in kpis:
-                    self.b.problem(mapping.line_of(goal), f"unknown KPI '{kpi}' for '{goal}'")
+                    self.b.problem(line_of(mapping, goal), f"unknown KPI '{kpi}' for '{goal}'")
             result[goal] = tuple(kpi_ids or ())
         return result
 
@@ -298,7 +310,7 @@ class AdviceReader:
             or not 1 <= len(months) <= 2
             or not all(isinstance(m, int) and not isinstance(m, bool) for m in months)
         ):
-            self.b.problem(phase.line_of("months"), "months is [from, to] or [from]")
+            self.b.problem(line_of(phase, "months"), "months is [from, to] or [from]")
             return ()
         return tuple(months)
 
@@ -308,18 +320,18 @@ class AdviceReader:
         if not node:
             return None, {}, None
         question_id = node.get("question")
-        question = self.by_id.get(question_id)
+        question = self.by_id.get(str(question_id))
         months = node.get("months") or {}
         if question is None:
-            self.b.problem(node.line_of("question"), f"unknown question '{question_id}'")
+            self.b.problem(line_of(node, "question"), f"unknown question '{question_id}'")
         else:
             for option in months:
                 if question.option(option) is None:
-                    self.b.problem(months.line_of(option), f"unknown option '{option}'")
+                    self.b.problem(line_of(months, option), f"unknown option '{option}'")
         goals_met_by = node.get("goals_met_by")
         phase = next((p for p in phases if p.id == goals_met_by), None)
         if goals_met_by is not None and (phase is None or len(phase.months) != 2):
             self.b.problem(
-                node.line_of("goals_met_by"), f"'{goals_met_by}' is not a phase with months"
+                line_of(node, "goals_met_by"), f"'{goals_met_by}' is not a phase with months"
             )
         return question_id, dict(months), goals_met_by

@@ -11,8 +11,8 @@ from telegram.error import BadRequest
 from advisor.i18n import LANGUAGES, N_, translator
 
 from . import callbacks, render
-from .context import AdvisorContext, say
-from .conversation import refuse, remove_buttons, show
+from .context import AdvisorContext, chat_of, query_of, say
+from .showing import refuse, remove_buttons, show
 
 log = logging.getLogger(__name__)
 SHARING = N_("Sharing with consultants")
@@ -33,8 +33,8 @@ async def language(update: Update, context: AdvisorContext) -> None:
 
 async def choose_language(update: Update, context: AdvisorContext) -> None:
     """A language button (`l:`): speak it from now on and show where we are."""
-    query = update.callback_query
-    code = context.matches[0].group(1)
+    query = query_of(update)
+    code = context.match.group(1)
     if code not in LANGUAGES:
         await refuse(update, context)
         return
@@ -90,7 +90,7 @@ async def privacy(update: Update, context: AdvisorContext) -> None:
         )
         data = callbacks.consent(consent.consultant.id, not granted)
         rows.append([InlineKeyboardButton(label, callback_data=data)])
-    await update.effective_chat.send_message(
+    await chat_of(update).send_message(
         "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows) if rows else None
     )
 
@@ -119,9 +119,9 @@ async def delete(update: Update, context: AdvisorContext) -> None:
 
 async def confirm_delete(update: Update, context: AdvisorContext) -> None:
     """The answer to /delete (`x:`)."""
-    query, t = update.callback_query, context.t
+    query, t = query_of(update), context.t
     await query.answer()
-    if context.matches[0].group(1) == "delete":
+    if context.match.group(1) == "delete":
         context.service.delete(context.user)
         text = t(N_("Done: your data is erased. /start begins a new conversation."))
     else:

@@ -34,7 +34,7 @@ from ..service import AdvisorService
 from . import account, callbacks, consultants, conversation, errors, exports
 from .context import AdvisorContext, attach, resolve
 from .ordering import PerUserUpdateProcessor
-from .request import AiohttpRequest
+from .request import PAUSES, AiohttpRequest
 from .webhook import serve
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class BotConfig:
     # Telegram's limit for one bot is about 30 messages a second; a self-hosted Bot API
     # server or the test emulator may allow more (ADVISOR_MAX_RATE)
     max_rate: float = 30
+    # the pauses before retrying a call that failed on the network (tests shorten them)
+    retry_pauses: tuple[float, ...] = PAUSES
 
 
 def file_url_for(api_url: str) -> str:
@@ -75,7 +77,7 @@ def file_url_for(api_url: str) -> str:
 
 def build_application(service: AdvisorService, config: BotConfig) -> Application:
     """The Application with every handler, one per action, around one AdvisorService."""
-    transport = AiohttpRequest(connection_pool_size=64)
+    transport = AiohttpRequest(connection_pool_size=64, pauses=config.retry_pauses)
     builder = (
         ApplicationBuilder()
         .token(config.token)
@@ -149,6 +151,8 @@ def run(application: Application, config: BotConfig) -> None:
     """Run until stopped: webhook mode when a webhook URL is configured, else polling."""
     collect_less()
     if config.webhook_url:
+        if not config.webhook_secret:
+            raise ValueError("webhook mode needs a secret token")  # the CLI asks for one first
         asyncio.run(
             _released(
                 application,

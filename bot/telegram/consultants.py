@@ -18,7 +18,9 @@ from advisor.report import verdict_title
 
 from ..service import Consultant, Recommendation, User
 from . import callbacks, render
-from .context import AdvisorContext, say
+from .context import AdvisorContext, chat_of, query_of, say, sender_of
+from .exports import export_clients
+from .showing import refuse
 
 log = logging.getLogger(__name__)
 CODE = re.compile(r"^c?([a-z2-7]{16})$")
@@ -75,10 +77,8 @@ async def ask_consent(update: Update, context: AdvisorContext, code: str) -> Non
 
 async def consent(update: Update, context: AdvisorContext) -> None:
     """A consent button (`k:`); one that is not this person's to press is refused."""
-    from .conversation import refuse
-
-    query, t = update.callback_query, context.t
-    match = context.matches[0]
+    query, t = query_of(update), context.t
+    match = context.match
     granted = match.group(2) == "1"
     consultant = context.service.consultants.consent(context.user, int(match.group(1)), granted)
     if consultant is None:
@@ -132,7 +132,7 @@ def _language_of(consultant: Consultant, account: User) -> str:
 
 
 async def _consultant(update: Update, context: AdvisorContext) -> Consultant | None:
-    consultant = context.service.consultants.of_telegram(update.effective_user.id)
+    consultant = context.service.consultants.of_telegram(sender_of(update).id)
     if consultant is None:
         text = N_(
             "This command is for registered consultants. If you have an invite code, "
@@ -148,8 +148,9 @@ async def redeem(update: Update, context: AdvisorContext) -> None:
     code = (context.args or [""])[0].strip().lower()
     consultant = None
     if re.fullmatch(r"[a-z2-7]{16}", code):
+        sender = sender_of(update)
         consultant = context.service.consultants.redeem(
-            code, name=update.effective_user.full_name, telegram_id=update.effective_user.id
+            code, name=sender.full_name, telegram_id=sender.id
         )
     if consultant is None:
         await say(update, t(N_("That invite code is not valid or has been used already.")))
@@ -188,13 +189,11 @@ async def send_link(
         f"{escape(name)}: {escape(share_link(username, consultant, code))}"
         for code, name in LANGUAGES.items()
     ]
-    await update.effective_chat.send_message("\n".join(lines), disable_web_page_preview=True)
+    await chat_of(update).send_message("\n".join(lines), disable_web_page_preview=True)
 
 
 async def clients(update: Update, context: AdvisorContext) -> None:
     """/clients lists the consenting clients; /clients export sends their summaries."""
-    from .exports import export_clients
-
     t = context.t
     consultant = await _consultant(update, context)
     if consultant is None:
@@ -220,4 +219,4 @@ async def clients(update: Update, context: AdvisorContext) -> None:
     lines.append("")
     lines.append(escape(t(N_("/clients export sends their summaries as CSV and PDF."))))
     for text in render.pack(lines, separator="\n"):
-        await update.effective_chat.send_message(text)
+        await chat_of(update).send_message(text)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from html import escape
+from re import Match
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Chat, Update
+from telegram import User as TelegramUser
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from advisor.i18n import DEFAULT_LANGUAGE, Translator, translator
@@ -53,11 +55,19 @@ class AdvisorContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
 
     @property
     def service(self) -> AdvisorService:
-        return self.bot_data["service"]  # type: ignore[no-any-return]
+        service: AdvisorService = self.bot_data["service"]
+        return service
 
     @property
     def prompts(self) -> PromptMessages:
-        return self.bot_data["prompts"]  # type: ignore[no-any-return]
+        prompts: PromptMessages = self.bot_data["prompts"]
+        return prompts
+
+    @property
+    def match(self) -> Match[str]:
+        """What the pressed button's callback data matched (its handler's pattern)."""
+        assert self.matches, "a handler with a pattern"
+        return self.matches[0]
 
     @property
     def user(self) -> User:
@@ -85,8 +95,24 @@ async def resolve(update: Update, context: AdvisorContext) -> None:
     context.t = translator(service.language_for(person, tg_user.language_code))
 
 
+def chat_of(update: Update) -> Chat:
+    """The chat of an update the handlers serve (all have one)."""
+    assert update.effective_chat is not None
+    return update.effective_chat
+
+
+def sender_of(update: Update) -> TelegramUser:
+    """The Telegram account behind an update the handlers serve (all have one)."""
+    assert update.effective_user is not None
+    return update.effective_user
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press of a callback query update."""
+    assert update.callback_query is not None
+    return update.callback_query
+
+
 async def say(update: Update, text: str, **options: Any) -> None:
     """Send a translated plain text to the update's chat, escaped for HTML."""
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_message(escape(text), **options)
+    await chat_of(update).send_message(escape(text), **options)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
-from datetime import date
-from html import escape
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from telegram import CallbackQuery, Update
@@ -20,21 +18,19 @@ from telegram.error import BadRequest
 
 from advisor.i18n import LANGUAGES, N_, translator
 from advisor.messages import error_text, greeting
-from advisor.report import build_report
 
 from ..service import (
-    At,
     Finished,
     InvalidAnswer,
     Prompt,
-    Recommendation,
     StaleConversation,
     Step,
     StorageError,
 )
 from . import callbacks, render
 from .consultants import ask_consent, code_in, notify
-from .context import AdvisorContext, say
+from .context import AdvisorContext, chat_of, query_of, say
+from .showing import refuse, remove_buttons, show, show_open
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,7 +91,8 @@ async def restart_command(update: Update, context: AdvisorContext) -> None:
 
 async def typed(update: Update, context: AdvisorContext) -> None:
     """A typed message: the answer to a number or text question, else a gentle pointer."""
-    text = update.effective_message.text or ""
+    text = update.effective_message.text if update.effective_message else ""
+    text = text or ""
     if code := code_in(text):
         # desktop clients may drop the start payload: the code typed alone works the same
         await begin(update, context, code)
@@ -116,8 +113,8 @@ async def typed(update: Update, context: AdvisorContext) -> None:
 
 async def choose(update: Update, context: AdvisorContext) -> None:
     """A press on an option of a single choice or yes/no question (`a:`)."""
-    query = update.callback_query
-    match = context.matches[0]
+    query = query_of(update)
+    match = context.match
     option = int(match.group(3))
     at = callbacks.at(match)
     if step := await _act(
@@ -128,8 +125,8 @@ async def choose(update: Update, context: AdvisorContext) -> None:
 
 async def tick(update: Update, context: AdvisorContext) -> None:
     """Tick or untick an option of a multiple choice (`t:`): only the keyboard changes."""
-    query = update.callback_query
-    match = context.matches[0]
+    query = query_of(update)
+    match = context.match
     at = callbacks.at(match)
     chosen = callbacks.ticks(int(match.group(4)))
     option = int(match.group(3))
@@ -146,8 +143,8 @@ async def tick(update: Update, context: AdvisorContext) -> None:
 
 async def done(update: Update, context: AdvisorContext) -> None:
     """Done on a multiple choice (`d:`): the ticks are the answer."""
-    query = update.callback_query
-    match = context.matches[0]
+    query = query_of(update)
+    match = context.match
     chosen = callbacks.ticks(int(match.group(3)))
     if not chosen:
         await query.answer(error_text("choose_at_least_one", context.t), show_alert=True)
@@ -158,89 +155,22 @@ async def done(update: Update, context: AdvisorContext) -> None:
 
 
 async def back_press(update: Update, context: AdvisorContext) -> None:
-    query = update.callback_query
-    at = callbacks.at(context.matches[0])
+    query = query_of(update)
+    at = callbacks.at(context.match)
     if step := await _act(update, context, lambda: context.service.back(context.user, at)):
         await asyncio.gather(query.answer(), remove_buttons(query))
         await show(update, context, step)
 
 
 async def restart_press(update: Update, context: AdvisorContext) -> None:
-    query = update.callback_query
-    at = callbacks.at(context.matches[0])
+    query = query_of(update)
+    at = callbacks.at(context.match)
     service, t = context.service, context.t
     if step := await _act(
         update, context, lambda: service.restart_at(context.user, at, t.language)
     ):
         await asyncio.gather(query.answer(), remove_buttons(query))
         await show(update, context, step)
-
-
-async def refuse(update: Update, context: AdvisorContext) -> None:
-    """An old, foreign or forged press: say so briefly and show the current question."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(error_text("stale", context.t))
-    await show_open(update, context)
-
-
-# -- showing ----------------------------------------------------------------------------------
-
-
-async def show_open(update: Update, context: AdvisorContext) -> None:
-    """The open conversation's question again, or how to start one; never starts one."""
-    step = context.service.open(context.user)
-    if step is None:
-        text = context.t(
-            N_(
-                "Your conversation is finished. "
-                "/summary shows the recommendation, /restart starts over."
-            )
-        )
-        await say(update, text)
-        return
-    await show(update, context, step)
-
-
-async def show(update: Update, context: AdvisorContext, step: Step) -> None:
-    """Send the tips, then the next question or the recommendation."""
-    chat, t = update.effective_chat, context.t
-    for flag in step.turn.tips:
-        await chat.send_message(f"⚠️ <b>{escape(t(flag.title))}</b>\n{escape(t(flag.instead))}")
-    turn = step.turn
-    if isinstance(turn, Finished):
-        context.prompts.forget(chat.id)
-        await send_report(update, context, turn.recommendation)
-        await notify(update, context, turn.recommendation)
-        return
-    prompt = turn.prompt
-    at = step_at(step)
-    message = await chat.send_message(
-        render.question_text(context.service.flow, prompt, t),
-        reply_markup=render.keyboard(prompt, at, t),
-    )
-    context.prompts.remember(chat.id, message.message_id, prompt.id)
-
-
-async def send_report(update: Update, context: AdvisorContext, rec: Recommendation) -> None:
-    """The brief recommendation (at most two messages), the export buttons on the last."""
-    t = context.t
-    report = build_report(context.service.flow, rec, t, date.today())
-    messages = render.report_messages(report, t)
-    for index, text in enumerate(messages):
-        last = index == len(messages) - 1
-        markup = render.export_keyboard(t) if last else None
-        await update.effective_chat.send_message(text, reply_markup=markup)
-
-
-def step_at(step: Step) -> At:
-    return At(step.stored.id, step.stored.seq)
-
-
-async def remove_buttons(query: CallbackQuery) -> None:
-    try:
-        await query.edit_message_reply_markup(reply_markup=None)
-    except BadRequest as error:
-        log.debug("could not remove buttons: %s", error)
 
 
 # -- internals --------------------------------------------------------------------------------
@@ -277,10 +207,15 @@ async def _answered(
 ) -> None:
     """After an answer: answer the press, turn the question into a transcript line and show
     what comes next, all at once (one round trip less before the next question shows)."""
-    jobs = [_transcript(update, context, step, query), show(update, context, step)]
+    jobs: list[Awaitable[object]] = [
+        _transcript(update, context, step, query),
+        show(update, context, step),
+    ]
     if query is not None:
         jobs.append(query.answer())
     await asyncio.gather(*jobs)
+    if isinstance(step.turn, Finished):
+        await notify(update, context, step.turn.recommendation)
 
 
 async def _transcript(
@@ -292,7 +227,7 @@ async def _transcript(
         return
     value = step.stored.conversation.answers.get(prompt.id)
     text = render.answered_text(context.service.flow, prompt, value, context.t)
-    chat_id = update.effective_chat.id
+    chat_id = chat_of(update).id
     try:
         if query is not None:
             await query.edit_message_text(text)

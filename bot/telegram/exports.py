@@ -10,8 +10,8 @@ from advisor.i18n import N_, Translator
 from advisor.report import verdict_title
 
 from ..service import Consultant, User
-from .context import AdvisorContext, say
-from .conversation import send_report
+from .context import AdvisorContext, chat_of, query_of, say
+from .showing import send_report
 
 
 async def summary(update: Update, context: AdvisorContext) -> None:
@@ -34,8 +34,8 @@ async def export_command(update: Update, context: AdvisorContext) -> None:
 
 async def export_press(update: Update, context: AdvisorContext) -> None:
     """The PDF and Markdown buttons under a recommendation (`e:`)."""
-    await update.callback_query.answer()
-    await send_export(update, context, context.user, context.matches[0].group(1))
+    await query_of(update).answer()
+    await send_export(update, context, context.user, context.match.group(1))
 
 
 async def send_export(update: Update, context: AdvisorContext, user: User, kind: str) -> None:
@@ -50,7 +50,7 @@ async def send_export(update: Update, context: AdvisorContext, user: User, kind:
         return
     flow = context.service.flow
     rec, created = found.recommendation, found.created_at
-    chat = update.effective_chat
+    chat = chat_of(update)
     await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
     if kind == "md":
         data = export.markdown(flow, rec, t, created).encode("utf-8")
@@ -67,7 +67,7 @@ async def export_clients(
     """/clients export: a CSV of the consenting clients' summaries and a PDF of each."""
     service = context.service
     pairs = list(service.consultants.client_summaries(consultant))
-    chat = update.effective_chat
+    chat = chat_of(update)
     if not pairs:
         text = N_("No client has shared a recommendation with you yet. /mylink gives your link.")
         await say(update, t(text))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -34,8 +35,10 @@ class AiohttpRequest(BaseRequest):
         read_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
+        pauses: Sequence[float] = PAUSES,
     ) -> None:
         self._pool_size = connection_pool_size
+        self._pauses = tuple(pauses)  # before each retry; tests make them short
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
@@ -78,7 +81,7 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect_at,
             sock_read=_given(read_timeout, self._read_timeout),
         )
-        for pause in (*PAUSES, None):
+        for pause in (*self._pauses, None):
             body, headers = _body(request_data)
             try:
                 async with self._session.request(
