@@ -74,11 +74,12 @@ class Prompt:
 
 @dataclass(frozen=True)
 class Asking:
-    """A turn that asks the next question."""
+    """A turn that asks the next question; `answered` is the question just answered."""
 
     conversation: Conversation
     prompt: Prompt
     tips: tuple[RedFlag, ...] = ()
+    answered: Prompt | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Finished:
     conversation: Conversation
     recommendation: Recommendation
     tips: tuple[RedFlag, ...] = ()
+    answered: Prompt | None = None
 
 
 Turn = Asking | Finished
@@ -172,7 +174,8 @@ class Engine:
         self._check_flow(conversation)
         if conversation.finished:
             raise InvalidAnswer("already_finished")
-        question = self.flow.by_id[conversation.state]
+        asked = self.prompt(conversation)
+        question = asked.question
         before = conversation.current_answers()
         clean = self.normalize(question, value, before, locale)
         answers = {**conversation.answers, question.id: clean}
@@ -185,8 +188,8 @@ class Engine:
         )
         tips = self._new_tips(question.id, before, after)
         if moved.finished:
-            return Finished(moved, recommend(self.flow, after), tips)
-        return Asking(moved, self.prompt(moved), tips)
+            return Finished(moved, recommend(self.flow, after), tips, asked)
+        return Asking(moved, self.prompt(moved), tips, asked)
 
     def back(self, conversation: Conversation) -> Asking:
         """Return to the previous question; its earlier answer becomes the default."""

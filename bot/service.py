@@ -24,7 +24,7 @@ from advisor.engine import (
     Turn,
     toggle,
 )
-from advisor.flow import DONT_KNOW, Flow
+from advisor.flow import DONT_KNOW, Flow, Option, Question
 from advisor.i18n import negotiate
 from storage import (
     Client,
@@ -179,30 +179,30 @@ class AdvisorService:
         Raises InvalidAnswer (nothing changes), StaleConversation (`at` is not the current
         step) or StorageError.
         """
-        stored, prompt = self._asking(user, at)
-        if typed and prompt.kind not in ("number", "text"):
+        stored, question, options = self._asking(user, at)
+        if typed and question.kind not in ("number", "text"):
             raise InvalidAnswer("use_buttons")
-        if prompt.multiple and isinstance(value, list | tuple):
+        if question.multiple and isinstance(value, list | tuple):
             chosen: tuple[str, ...] = ()
             for option in value:
-                chosen = toggle(prompt.options, chosen, option)
+                chosen = toggle(options, chosen, option)
             if not chosen and value:
                 raise InvalidAnswer("choose_at_least_one")
             value = list(chosen)
-        return self._commit(stored, prompt, self._engine.answer(stored.conversation, value, locale))
+        return self._commit(stored, self._engine.answer(stored.conversation, value, locale))
 
     def choose(self, user: User, at: At, option: int) -> Step:
         """A press on a single-choice or yes/no button: option number to answer, and commit."""
-        stored, prompt = self._asking(user, at)
-        if prompt.kind == "yes_no":
+        stored, question, options = self._asking(user, at)
+        if question.kind == "yes_no":
             value = YES_NO.get(option)
-            if value is None or (value == DONT_KNOW and not prompt.question.dont_know):
+            if value is None or (value == DONT_KNOW and not question.dont_know):
                 raise InvalidAnswer("unknown_option", value=str(option))
-        elif prompt.kind == "single" and 0 <= option < len(prompt.options):
-            value = prompt.options[option].id
+        elif question.kind == "single" and 0 <= option < len(options):
+            value = options[option].id
         else:
             raise InvalidAnswer("unknown_option", value=str(option))
-        return self._commit(stored, prompt, self._engine.answer(stored.conversation, value))
+        return self._commit(stored, self._engine.answer(stored.conversation, value))
 
     def select(
         self, user: User, at: At, chosen: Iterable[int], option: int
@@ -210,25 +210,26 @@ class AdvisorService:
         """Tick or untick option number `option` of a multiple choice: the question and the
         new selection. Nothing is stored until Done; the selection travels with the keyboard.
         """
-        _, prompt = self._asking(user, at)
-        if not prompt.multiple or not 0 <= option < len(prompt.options):
+        stored, question, options = self._asking(user, at)
+        if not question.multiple or not 0 <= option < len(options):
             raise InvalidAnswer("unknown_option", value=str(option))
-        ids = [prompt.options[i].id for i in chosen if 0 <= i < len(prompt.options)]
-        new = toggle(prompt.options, ids, prompt.options[option].id)
-        return prompt, tuple(i for i, o in enumerate(prompt.options) if o.id in new)
+        ids = [options[i].id for i in chosen if 0 <= i < len(options)]
+        new = toggle(options, ids, options[option].id)
+        prompt = self._engine.prompt(stored.conversation)
+        return prompt, tuple(i for i, o in enumerate(options) if o.id in new)
 
     def done(self, user: User, at: At, chosen: Iterable[int]) -> Step:
         """Done on a multiple choice: the ticked option numbers are the answer."""
-        stored, prompt = self._asking(user, at)
+        stored, question, options = self._asking(user, at)
         picked = sorted(set(chosen))
-        if not prompt.multiple or any(not 0 <= i < len(prompt.options) for i in picked):
+        if not question.multiple or any(not 0 <= i < len(options) for i in picked):
             raise InvalidAnswer("unknown_option", value=str(picked))
-        value = [prompt.options[i].id for i in picked]
-        return self._commit(stored, prompt, self._engine.answer(stored.conversation, value))
+        value = [options[i].id for i in picked]
+        return self._commit(stored, self._engine.answer(stored.conversation, value))
 
     def back(self, user: User, at: At | None = None) -> Step:
         """Return to the previous question; its earlier answer becomes the default."""
-        stored, _ = self._asking(user, at)
+        stored, _, _ = self._asking(user, at)
         turn = self._engine.back(stored.conversation)
         new = self._store.record(
             stored, turn.conversation, action="back", question_id=stored.conversation.state
@@ -247,7 +248,9 @@ class AdvisorService:
         """Erase everything about the person (answers, summaries, consents)."""
         return self._store.delete_user_data(user.id)
 
-    def _asking(self, user: User, at: At | None) -> tuple[StoredConversation, Prompt]:
+    def _asking(
+        self, user: User, at: At | None
+    ) -> tuple[StoredConversation, Question, tuple[Option, ...]]:
         """The open conversation and its question: the one read of a step. A press for any
         other conversation or step is stale."""
         stored = self._store.open_conversation(user.id)
@@ -261,9 +264,11 @@ class AdvisorService:
             raise StaleConversation(f"press for {at.conversation}/{at.seq}")
         if stored.conversation.finished:
             raise StaleConversation("the conversation is finished")
-        return stored, self._engine.prompt(stored.conversation)
+        question = self.flow.by_id[stored.conversation.state]
+        known = stored.conversation.current_answers()
+        return stored, question, self.flow.options_for(question, known)
 
-    def _commit(self, stored: StoredConversation, prompt: Prompt, turn: Turn) -> Step:
+    def _commit(self, stored: StoredConversation, turn: Turn) -> Step:
         question = stored.conversation.state
         new = self._store.record(
             stored,
@@ -273,7 +278,7 @@ class AdvisorService:
             value=turn.conversation.answers[question],
             recommendation=turn.recommendation if isinstance(turn, Finished) else None,
         )
-        return Step(new, turn, answered=prompt)
+        return Step(new, turn, answered=turn.answered)
 
     def _resume(self, stored: StoredConversation) -> Step:
         """What a stored conversation shows; one of an older flow version is migrated first."""
