@@ -339,6 +339,8 @@ class Engine:
             raise InvalidAnswer("not_a_number", value=str(value))
         if isinstance(number, float) and number.is_integer():
             number = int(number)
+        if question.whole and not isinstance(number, int):
+            raise InvalidAnswer("not_whole_number", value=str(value))
         if question.minimum is not None and number < question.minimum:
             raise InvalidAnswer("below_minimum", minimum=question.minimum)
         if question.maximum is not None and number > question.maximum:

@@ -11,6 +11,9 @@ ERRORS = {
     "choose_at_least_one": N_("Please choose at least one option."),
     "exclusive_option": N_("“{option}” cannot be combined with other options."),
     "not_a_number": N_("Please type a number, for example {example}."),
+    "not_whole_number": N_(
+        "Please type a whole number, for example {example}: contacts are counted in whole numbers."
+    ),
     "below_minimum": N_("The number must be at least {minimum}."),
     "above_maximum": N_("The number must be at most {maximum}."),
     "empty_text": N_("Please type an answer."),
@@ -24,6 +27,10 @@ ERRORS = {
     "busy": N_("The advisor is busy right now. Please try again in a moment."),
     "unavailable": N_("Your answer could not be saved. Please try again later."),
     "stale": N_("That button belongs to an earlier question. Here is the current one."),
+    "invalid_press": N_("That button is not valid (any more)."),
+    "answered_already": N_("Already answered: the current question is further down."),
+    "finished_press": N_("This conversation is finished. /summary shows the recommendation."),
+    "nothing_stored": N_("Nothing is stored for you any more. /start begins a new conversation."),
     "use_buttons": N_("Please answer with the buttons under the question."),
 }
 

@@ -25,7 +25,7 @@ from advisor.yamlfile import load_yaml
 
 from . import operators
 from .housekeeping import AnswersError, advise
-from .logs import RedactToken
+from .logs import setup
 from .service import AdvisorService, StorageError
 
 log = logging.getLogger("advisor")
@@ -66,6 +66,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 2
     secret = args.webhook_secret or os.environ.get("TELEGRAM_WEBHOOK_SECRET")
+    if args.webhook_url and not args.webhook_url.startswith("https://"):
+        print(
+            "advisor: the webhook URL must start with https:// (Telegram sends updates over "
+            "HTTPS only; put a reverse proxy with a certificate in front)",
+            file=sys.stderr,
+        )
+        return 2
     if args.webhook_url and not secret:
         print(
             "advisor: webhook mode needs a secret token: --webhook-secret or "
@@ -73,11 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    redact = RedactToken(token)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
-    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    setup(args.verbose, logging.INFO, secrets=[token, secret or ""])
     config = BotConfig(
         token=token,
         api_url=args.api_url or os.environ.get("TELEGRAM_API_URL"),
@@ -173,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="advisor",
         description="Outsourcing advisor: talk it through on Telegram or in the terminal.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log more (-v -v: the libraries too)"
+    )
     sub = parser.add_subparsers(dest="command")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -268,13 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the main job: the bot when a token is configured, else the terminal chat; its
         # options (`advisor --db x.db`) are the chosen subcommand's
         main_job = "run" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat"
-        flags = [word for word in argv if word in ("-v", "--verbose")]
+        flags = [word for word in argv if word in ("-v", "-vv", "--verbose")]
         argv = [*flags, main_job, *(word for word in argv if word not in flags)]
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # the token from the environment is redacted in every command, not only `run`
+    tokens = [os.environ.get("TELEGRAM_BOT_TOKEN") or "", getattr(args, "token", None) or ""]
+    setup(args.verbose, secrets=tokens)
     try:
         return args.func(args)
     except FlowError as error:

@@ -11,6 +11,13 @@ from typing import Any
 
 from storage import Client, Consent, Consultant, Store, Summary, User
 
+NAME_LIMIT = 64  # a consultant's name goes into clients' messages and /clients lists
+
+
+def shorten(name: str, limit: int = NAME_LIMIT) -> str:
+    name = " ".join(name.split())
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
 
 class Consulting:
     """What people and operators do about consultants."""
@@ -55,7 +62,9 @@ class Consulting:
         return self._consultants.by_telegram(telegram_id)
 
     def redeem(self, code: str, *, name: str, telegram_id: int | str) -> Consultant | None:
-        return self._consultants.redeem(code, name=name, telegram_id=telegram_id)
+        """A one-time invite turned into a consultant, named after their Telegram account
+        (shortened to NAME_LIMIT, as their name goes into clients' messages)."""
+        return self._consultants.redeem(code, name=shorten(name), telegram_id=telegram_id)
 
     def clients(self, consultant: Consultant) -> list[Client]:
         return self._consultants.clients_of(consultant)
@@ -68,6 +77,10 @@ class Consulting:
     def add(
         self, name: str, *, telegram_id: str | None = None, language: str | None = None
     ) -> Consultant:
+        """A new consultant; a name over NAME_LIMIT characters is refused (ValueError)."""
+        name = " ".join(name.split())
+        if not name or len(name) > NAME_LIMIT:
+            raise ValueError(f"a consultant's name is 1 to {NAME_LIMIT} characters")
         return self._consultants.add(name, telegram_id=telegram_id, language=language)
 
     def invite(self) -> str:

@@ -61,7 +61,12 @@ def cmd_consultants(args: argparse.Namespace) -> int:
             if not args.name:
                 print("advisor: consultants add needs a NAME", file=sys.stderr)
                 return 2
-            chosen = [consultants.add(args.name, telegram_id=args.telegram_id, language=args.lang)]
+            try:
+                added = consultants.add(args.name, telegram_id=args.telegram_id, language=args.lang)
+            except ValueError as error:
+                print(f"advisor: {error}", file=sys.stderr)
+                return 2
+            chosen = [added]
         elif args.action == "disable":
             found = consultants.disable(args.name or "")
             if found is None:

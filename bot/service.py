@@ -9,7 +9,6 @@ vocabulary, re-exported here so that no front end imports storage or the engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,9 +135,11 @@ class AdvisorService:
         self._store.set_language(user.id, language)
         return self._store.get_user(user.id) or user
 
-    def set_active(self, user: User, active: bool) -> None:
-        """Remember that a person blocked the bot (or unblocked it)."""
-        self._store.set_active(user.id, active)
+    def note_blocked(self, channel: str, external_id: str | int, blocked: bool) -> None:
+        """The channel says a person blocked (or unblocked) the bot."""
+        user = self._store.user(channel, external_id)
+        if user.active == blocked:
+            self._store.set_active(user.id, not blocked)
 
     # -- the conversation -----------------------------------------------------------------
 
@@ -173,11 +174,9 @@ class AdvisorService:
     ) -> Step:
         """Answer the current question with a chosen or typed value.
 
-        For a multiple choice, a list is ticked in its order, so "none of these" typed after
-        an option clears it, as on a keyboard. `typed` is a message typed where buttons
-        exist: refused with `use_buttons` unless the question takes a number or a text.
-        Raises InvalidAnswer (nothing changes), StaleConversation (`at` is not the current
-        step) or StorageError.
+        A list for a multiple choice is ticked in its order ("none of these" after an option
+        clears it, as on a keyboard); `typed` text where buttons are expected is refused
+        (`use_buttons`). Raises InvalidAnswer, StaleConversation or StorageError.
         """
         stored, question, options = self._asking(user, at)
         if typed and question.kind not in ("number", "text"):
@@ -204,28 +203,28 @@ class AdvisorService:
             raise InvalidAnswer("unknown_option", value=str(option))
         return self._commit(stored, self._engine.answer(stored.conversation, value))
 
-    def select(
-        self, user: User, at: At, chosen: Iterable[int], option: int
-    ) -> tuple[Prompt, tuple[int, ...]]:
-        """Tick or untick option number `option` of a multiple choice: the question and the
-        new selection. Nothing is stored until Done; the selection travels with the keyboard.
+    def select(self, user: User, at: At, option: int) -> Step:
+        """Tick or untick option number `option` of a multiple choice.
+
+        The ticks are stored with the conversation (the step stays the same), so quick
+        presses each count, in order, and a restart of the bot keeps them.
         """
         stored, question, options = self._asking(user, at)
         if not question.multiple or not 0 <= option < len(options):
             raise InvalidAnswer("unknown_option", value=str(option))
-        ids = [options[i].id for i in chosen if 0 <= i < len(options)]
-        new = toggle(options, ids, options[option].id)
-        prompt = self._engine.prompt(stored.conversation)
-        return prompt, tuple(i for i, o in enumerate(options) if o.id in new)
+        ticked = toggle(options, stored.ticked(), options[option].id)
+        stored = self._store.set_ticks(stored, ticked)
+        return Step(stored, self._engine.resume(stored.conversation))
 
-    def done(self, user: User, at: At, chosen: Iterable[int]) -> Step:
-        """Done on a multiple choice: the ticked option numbers are the answer."""
-        stored, question, options = self._asking(user, at)
-        picked = sorted(set(chosen))
-        if not question.multiple or any(not 0 <= i < len(options) for i in picked):
-            raise InvalidAnswer("unknown_option", value=str(picked))
-        value = [options[i].id for i in picked]
-        return self._commit(stored, self._engine.answer(stored.conversation, value))
+    def done(self, user: User, at: At) -> Step:
+        """Done on a multiple choice: the options ticked so far are the answer."""
+        stored, question, _ = self._asking(user, at)
+        if not question.multiple:
+            raise InvalidAnswer("unknown_option")
+        chosen = stored.ticked()
+        if not chosen:
+            raise InvalidAnswer("choose_at_least_one")
+        return self._commit(stored, self._engine.answer(stored.conversation, list(chosen)))
 
     def back(self, user: User, at: At | None = None) -> Step:
         """Return to the previous question; its earlier answer becomes the default."""

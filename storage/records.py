@@ -33,6 +33,14 @@ class StoredConversation:
     started_at: str
     updated_at: str
     finished_at: str | None
+    ticks: tuple[str, ...] | None = None  # ticked so far on the current multiple choice
+
+    def ticked(self) -> tuple[str, ...]:
+        """The options ticked on the current question: as pressed, else its earlier answer."""
+        if self.ticks is not None:
+            return self.ticks
+        earlier = self.conversation.answers.get(self.conversation.state) or ()
+        return (earlier,) if isinstance(earlier, str) else tuple(earlier)
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ def conversation_of(row: Mapping[str, Any]) -> StoredConversation:
         row["started_at"],
         row["updated_at"],
         row["finished_at"],
+        tuple(json.loads(row["ticks"])) if row.get("ticks") else None,
     )
 
 

@@ -132,3 +132,10 @@ def m002_consultants(db: Database) -> None:
         pk="id",
         not_null={"user_id", "consultant_id", "consent", "at"},
     )
+
+
+@migrations()
+def m003_ticks(db: Database) -> None:
+    """The options ticked so far on the current multiple-choice question, so that quick
+    presses each count, in order, and survive a restart of the bot."""
+    db.table("conversations").add_column("ticks", str)

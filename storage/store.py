@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,7 @@ class Store:
         with self.write() as conn:
             cursor = conn.execute(
                 "UPDATE conversations SET flow_version = ?, state = ?, answers = ?, path = ?, "
-                "seq = ?, updated_at = ?, status = ?, finished_at = ? "
+                "seq = ?, updated_at = ?, status = ?, finished_at = ?, ticks = NULL "
                 "WHERE id = ? AND seq = ? AND status = 'open'",
                 (
                     new.flow_version,
@@ -246,6 +247,23 @@ class Store:
             now,
             now if finished else None,
         )
+
+    def set_ticks(
+        self, stored: StoredConversation, ticks: tuple[str, ...], *, now: str | None = None
+    ) -> StoredConversation:
+        """Remember the options ticked on the current question (the step stays the same).
+
+        Raises StaleConversation when the conversation moved on meanwhile.
+        """
+        with self.write() as conn:
+            cursor = conn.execute(
+                "UPDATE conversations SET ticks = ?, updated_at = ? "
+                "WHERE id = ? AND seq = ? AND status = 'open'",
+                (to_json(ticks), now or now_iso(), stored.id, stored.seq),
+            )
+            if cursor.rowcount != 1:
+                raise StaleConversation(f"conversation {stored.id} is no longer at {stored.seq}")
+        return replace(stored, ticks=ticks)
 
     def steps(self, conversation_id: int) -> list[dict[str, Any]]:
         """The conversation's log, in order: action, question and value of each step."""

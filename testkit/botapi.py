@@ -43,6 +43,7 @@ __all__ = [
     "Call",
     "CallbackAnswer",
     "ChatMessage",
+    "FakeGroup",
     "FakeUser",
     "HtmlParseError",
     "StoredFile",
@@ -131,6 +132,8 @@ class ChatMessage:
     reply_markup: JSON | None = None
     document: StoredFile | None = None
     edit_date: int | None = None
+    sender_id: int | None = None  # who wrote it in a group (None: the chat's own user)
+    photo: StoredFile | None = None
 
     @property
     def inline_buttons(self) -> list[JSON]:
@@ -514,6 +517,8 @@ class BotApiEmulator:
         self._calls: list[Call] = []
         self._users: dict[int, FakeUser] = {}
         self._chats: dict[int, dict[int, ChatMessage]] = {}
+        self._groups: dict[int, FakeGroup] = {}
+        self._proxies: dict[str, str] = {}
         self._pending: list[JSON] = []
         self._next_update_id = 1
         self._open_queries: dict[str, tuple[int, int]] = {}  # query id -> (user id, update id)
@@ -540,6 +545,7 @@ class BotApiEmulator:
                 ("editMessageReplyMarkup", self._edit_message_reply_markup),
                 ("answerCallbackQuery", self._answer_callback_query),
                 ("sendDocument", self._send_document),
+                ("sendPhoto", self._send_photo),
                 ("getFile", self._get_file),
                 ("sendChatAction", self._send_chat_action),
                 ("setMyCommands", self._set_my_commands),
@@ -650,6 +656,18 @@ class BotApiEmulator:
 
     # -- the test API --------------------------------------------------------------------------
 
+    def group(self, chat_id: int, title: str = "Team", kind: str = "group") -> FakeGroup:
+        """A group, supergroup or channel (negative chat id) the bot is a member of."""
+        with self._cond:
+            if chat_id not in self._groups:
+                self._groups[chat_id] = FakeGroup(self, chat_id, title, kind)
+                self._chats[chat_id] = {}
+            return self._groups[chat_id]
+
+    def push(self, body: JSON) -> int:
+        """Deliver any update as it is (an edited message, a sticker, a my_chat_member ...)."""
+        return self._enqueue(body)
+
     def user(
         self,
         user_id: int,
@@ -754,7 +772,20 @@ class BotApiEmulator:
         url = self.webhook_url
         if url is None:
             raise AssertionError("the bot has not set a webhook")
-        return url, {SECRET_HEADER: secret} if secret is not None else {}
+        return self._local(url), {SECRET_HEADER: secret} if secret is not None else {}
+
+    def proxy(self, public: str, local: str) -> None:
+        """Deliver webhook updates for URLs starting with `public` (https, as Telegram
+        demands) to `local` instead: the reverse proxy in front of the bot."""
+        with self._cond:
+            self._proxies[public] = local
+
+    def _local(self, url: str) -> str:
+        with self._cond:
+            for public, local in self._proxies.items():
+                if url.startswith(public):
+                    return local + url[len(public) :]
+        return url
 
     def on_call(self, listener: Callable[[Call], None]) -> None:
         """Have ``listener(call)`` run in the emulator's event loop after each answered request,
@@ -938,7 +969,7 @@ class BotApiEmulator:
             try:
                 timeout = aiohttp.ClientTimeout(total=10)
                 async with session.post(
-                    hook.url, json=update, headers=headers, timeout=timeout
+                    self._local(hook.url), json=update, headers=headers, timeout=timeout
                 ) as response:
                     status = response.status
                     await response.read()
@@ -1030,16 +1061,30 @@ class BotApiEmulator:
         return message
 
     def _message_json(self, message: ChatMessage) -> JSON:
-        user = self._users[message.chat_id]
+        group = self._groups.get(message.chat_id)
+        sender = self._users.get(message.sender_id or message.chat_id)
         body: JSON = {
             "message_id": message.message_id,
-            "from": self.bot_user if message.from_bot else user.as_json(),
-            "chat": user.chat_json(),
+            "from": self.bot_user if message.from_bot or sender is None else sender.as_json(),
+            "chat": group.chat_json() if group else self._users[message.chat_id].chat_json(),
             "date": message.date,
         }
         if message.edit_date is not None:
             body["edit_date"] = message.edit_date
-        if message.document is not None:
+        if message.photo is not None:
+            width, height = _png_size(message.photo.data)
+            body["photo"] = [
+                {
+                    "file_id": message.photo.file_id,
+                    "file_unique_id": message.photo.file_unique_id,
+                    "width": width,
+                    "height": height,
+                    "file_size": len(message.photo.data),
+                }
+            ]
+            if message.caption is not None:
+                body["caption"] = message.plain_text
+        elif message.document is not None:
             body["document"] = message.document.as_document()
             if message.caption is not None:
                 body["caption"] = message.plain_text
@@ -1166,6 +1211,26 @@ class BotApiEmulator:
         )
         return self._message_json(message)
 
+    def _send_photo(self, params: _Params) -> JSON:
+        chat_id = self._target_chat(params)
+        photo = params.get("photo")
+        if not isinstance(photo, UploadedFile) or not photo.data:
+            raise _bad_request("there is no photo in the request")
+        if not photo.data.startswith(b"\x89PNG") and not photo.data.startswith(b"\xff\xd8"):
+            raise _bad_request("IMAGE_PROCESS_FAILED")
+        raw, plain, entities, parse_mode = self._format(params, "caption", 1024, required=False)
+        message = self._new_message(
+            chat_id,
+            from_bot=True,
+            caption=raw,
+            plain_text=plain,
+            parse_mode=parse_mode,
+            entities=entities,
+            reply_markup=self._check_markup(params.get("reply_markup")),
+            photo=self._store_file(photo),
+        )
+        return self._message_json(message)
+
     def _store_file(self, upload: UploadedFile) -> StoredFile:
         number = len(self._files) + 1
         guessed = mimetypes.guess_type(upload.filename)[0]
@@ -1229,7 +1294,7 @@ class BotApiEmulator:
         url = params.text("url") or ""
         if not url:  # an empty url removes the webhook, as on Telegram
             return self._delete_webhook(params)
-        if not url.startswith(("http://", "https://")):  # Telegram wants https; tests use http
+        if not url.startswith("https://"):  # tests reach a local http listener through proxy()
             raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         secret = params.text("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
@@ -1329,6 +1394,78 @@ def _short(params: dict[str, Any], width: int = 160) -> str:
 
 
 MessageRef = int | ChatMessage | None
+
+
+class FakeGroup:
+    """A group chat (or supergroup, or channel) where people write and the bot may answer."""
+
+    def __init__(self, emulator: BotApiEmulator, chat_id: int, title: str, kind: str) -> None:
+        self.emulator = emulator
+        self.id = chat_id
+        self.title = title
+        self.kind = kind
+
+    def chat_json(self) -> JSON:
+        return {"id": self.id, "title": self.title, "type": self.kind}
+
+    def send(self, user: FakeUser | None, text: str, sender_chat: JSON | None = None) -> int:
+        """`user` writes `text` here; with `sender_chat` it is sent on behalf of a chat (an
+        anonymous admin, a linked channel), as Telegram does, from GroupAnonymousBot."""
+        entities: list[JSON] = []
+        if command := re.match(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?", text):
+            entities.append({"type": "bot_command", "offset": 0, "length": len(command.group())})
+        emulator = self.emulator
+        with emulator._cond:
+            message = emulator._new_message(
+                self.id,
+                from_bot=False,
+                text=text,
+                plain_text=text,
+                entities=entities,
+                sender_id=user.id if user else None,
+            )
+            body = emulator._message_json(message)
+            if sender_chat is not None:
+                body["from"] = {
+                    "id": 1087968824,
+                    "is_bot": True,
+                    "first_name": "Group",
+                    "username": "GroupAnonymousBot",
+                }
+                body["sender_chat"] = sender_chat
+            key = "channel_post" if self.kind == "channel" else "message"
+            return emulator._enqueue({key: body})
+
+    def press(self, user: FakeUser, message: ChatMessage, label: str) -> int:
+        """`user` presses a button on a bot message in this group."""
+        data = next(b["callback_data"] for b in message.inline_buttons if b.get("text") == label)
+        emulator = self.emulator
+        with emulator._cond:
+            emulator._query_counter += 1
+            query_id = str(5_000_000_000_000_000 + emulator._query_counter)
+            update_id = emulator._enqueue(
+                {
+                    "callback_query": {
+                        "id": query_id,
+                        "from": user.as_json(),
+                        "message": emulator._message_json(message),
+                        "chat_instance": str(-8_000_000_000_000 - self.id),
+                        "data": data,
+                    }
+                }
+            )
+            emulator._open_queries[query_id] = (user.id, update_id)
+            emulator._query_of_update[update_id] = query_id
+            return update_id
+
+    @property
+    def messages(self) -> list[ChatMessage]:
+        with self.emulator._cond:
+            chat = self.emulator._chats[self.id]
+            return [chat[message_id] for message_id in sorted(chat)]
+
+    def from_bot(self) -> list[ChatMessage]:
+        return [m for m in self.messages if m.from_bot]
 
 
 class FakeUser:
@@ -1477,3 +1614,10 @@ class FakeUser:
             timeout,
             what=f"answerCallbackQuery for query {query_id}",
         )
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header (0, 0 for anything else)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return 0, 0

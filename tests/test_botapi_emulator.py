@@ -498,7 +498,11 @@ def test_webhook_delivery_with_secret(emu: BotApiEmulator) -> None:
     queued = alice.send("queued before the webhook")
 
     async def scenario() -> None:
-        async with webhook_receiver(secret="s3cret") as (url, received), make_bot(emu) as bot:
+        async with webhook_receiver(secret="s3cret") as (local, received), make_bot(emu) as bot:
+            url = "https://bot.example.test/hook"  # Telegram wants https: the proxy maps it
+            emu.proxy("https://bot.example.test/hook", local)
+            with pytest.raises(BadRequest, match=r"(?i)https"):
+                await bot.set_webhook(local, secret_token="s3cret")
             assert await bot.set_webhook(url, secret_token="s3cret", allowed_updates=["message"])
             assert (await asyncio.wait_for(received.get(), 5))["update_id"] == queued
             update_id = alice.send("hello")
@@ -535,8 +539,9 @@ def test_failing_webhook_is_retried_then_reported() -> None:
         alice = emu.user(1001)
 
         async def scenario() -> None:
-            async with webhook_receiver(status=500) as (url, received), make_bot(emu) as bot:
-                await bot.set_webhook(url)
+            async with webhook_receiver(status=500) as (local, received), make_bot(emu) as bot:
+                emu.proxy("https://bot.example.test/hook", local)
+                await bot.set_webhook("https://bot.example.test/hook")
                 alice.send("hello")
                 await asyncio.to_thread(emu.wait_for, lambda: len(emu.webhook_deliveries) == 2)
                 assert received.qsize() == 2  # the same update, twice

@@ -76,7 +76,7 @@ def test_a_consenting_client_reaches_their_consultant_and_nobody_else(emulator, 
         )
         # forged consent for a consultant the client never came through is refused
         forged = client.press_data(f"k:{bert.id}:1", 1)
-        assert "earlier question" in client.wait_callback_answered(forged).text
+        assert "not valid" in client.wait_callback_answered(forged).text
     with Store(db) as store:
         assert [c.name for c in store.consultants.clients_of(store.consultants.get(bert.id))] == []
 
@@ -173,3 +173,34 @@ def test_clients_export_sends_the_csv_and_pdfs_only_to_their_consultant(emulator
         assert documents[0].filename == "clients.csv"
         assert "overflow" in documents[0].data.decode("utf-8-sig")
         assert documents[1].filename.endswith(".pdf")
+
+
+def test_an_over_long_consultant_name_is_refused_or_shortened(emulator, db):
+    import subprocess
+    import sys
+
+    added = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "consultants", "add", "X" * 2100, "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 2 and "64" in added.stderr
+    with Store(db) as store:
+        code = store.consultants.invite()
+    with BotRunner(emulator, db):
+        long = emulator.user(520, first_name="Y" * 2100)
+        long.send(f"/consultant {code}")
+        long.wait_for(lambda: "registered as a consultant" in texts(long))
+        link = long.wait_for(
+            lambda: next((m for m in long.messages if "t.me" in m.plain_text), None)
+        )
+        payload = link.plain_text.split("start=")[1].split()[0]
+        client = emulator.user(521, first_name="Zoe")
+        client.send(f"/start {payload}")
+        prompt = client.wait_for(
+            lambda: next(
+                (m for m in client.messages if "invited you" in (m.plain_text or "")), None
+            )
+        )
+        assert len(prompt.text) <= 4096 and "…" in prompt.plain_text

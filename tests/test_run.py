@@ -107,7 +107,7 @@ def test_webhook_mode_serves_the_right_secret_and_refuses_a_wrong_one(emulator, 
         "--api-url",
         emulator.base_url,
         "--webhook-url",
-        f"http://127.0.0.1:{port}/telegram",
+        "https://bot.example.test/telegram",
         "--listen",
         "127.0.0.1",
         "--port",
@@ -116,6 +116,7 @@ def test_webhook_mode_serves_the_right_secret_and_refuses_a_wrong_one(emulator, 
         "s3cret-Value_1",
         env={"TELEGRAM_BOT_TOKEN": emulator.token},
     )
+    emulator.proxy("https://bot.example.test", f"http://127.0.0.1:{port}")
     try:
         emulator.wait_for(lambda: emulator.webhook_url, timeout=30, what="setWebhook")
         bob = emulator.user(2002, first_name="Bob")
@@ -158,3 +159,19 @@ def test_a_broken_flow_is_refused_at_start_up_with_the_exact_error(tmp_path):
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert f"{broken}:4: unknown kind 'maybe'" in err
+
+
+def test_a_webhook_url_that_is_not_https_is_refused_at_start(tmp_path):
+    process = advisor(
+        "run",
+        "--db",
+        str(tmp_path / "x.db"),
+        "--webhook-url",
+        "http://bot.example.org/telegram",
+        "--webhook-secret",
+        "s3cret",
+        env={"TELEGRAM_BOT_TOKEN": "1:x"},
+    )
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "https://" in err

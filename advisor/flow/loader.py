@@ -267,6 +267,7 @@ class _Builder:
                     dont_know=self.dont_know(node, kind),
                     lever=node.get("lever", True) is not False,
                     what_if=node.get("what_if", True) is not False,
+                    whole=bool(node.get("whole")),
                     line=node.line,
                 )
             )

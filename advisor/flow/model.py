@@ -43,6 +43,7 @@ class Question:
     dont_know: bool = False
     lever: bool = True  # a choice the manager makes, not a fact about the company
     what_if: bool = True  # listed in the report's "what would change the verdict"
+    whole: bool = False  # a number question that takes whole numbers only (a count)
     line: int | None = None
 
     @property

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
 
 from advisor.i18n import LANGUAGES, N_, translator
+from advisor.report import verdict_title
 
 from . import callbacks, render
-from .context import AdvisorContext, chat_of, query_of, say
-from .showing import refuse, remove_buttons, show
+from .context import AdvisorContext, answer_press, chat_of, query_of, say
+from .showing import refuse_forged, remove_buttons, show
 
 log = logging.getLogger(__name__)
 SHARING = N_("Sharing with consultants")
@@ -36,14 +37,38 @@ async def choose_language(update: Update, context: AdvisorContext) -> None:
     query = query_of(update)
     code = context.match.group(1)
     if code not in LANGUAGES:
-        await refuse(update, context)
+        await refuse_forged(update, context)
         return
-    context.person = context.service.set_language(context.user, code)
+    service = context.service
+    context.person = service.set_language(context.user, code)
     context.t = t = translator(code)
-    await query.answer()
+    await answer_press(query)
     await remove_buttons(query)
     await say(update, t(N_("I will speak {language} from now on."), language=LANGUAGES[code]))
-    await show(update, context, context.service.current(context.user, code))
+    await _chat_menu(update, context)
+    step = service.open(context.user)
+    if step is not None:
+        await show(update, context, step)
+        return
+    # finished (or never started): a language change starts nothing, it shows where we are
+    found = service.latest_summary(context.user)
+    if found is None:
+        await say(update, t(N_("Send /start to begin.")))
+        return
+    headline = verdict_title(service.flow, found.recommendation, t)
+    text = t(
+        N_("Your latest recommendation: {verdict}. /summary shows it in full."), verdict=headline
+    )
+    await say(update, text)
+
+
+async def _chat_menu(update: Update, context: AdvisorContext) -> None:
+    """The "/" menu of this chat in the chosen language (Telegram's own is per app language)."""
+    scope = BotCommandScopeChat(chat_of(update).id)
+    try:
+        await context.bot.set_my_commands(render.menu(context.t), scope=scope)
+    except TelegramError as error:
+        log.info("update %s: chat menu not set: %s", update.update_id, error)
 
 
 async def settings(update: Update, context: AdvisorContext) -> None:
@@ -120,7 +145,7 @@ async def delete(update: Update, context: AdvisorContext) -> None:
 async def confirm_delete(update: Update, context: AdvisorContext) -> None:
     """The answer to /delete (`x:`)."""
     query, t = query_of(update), context.t
-    await query.answer()
+    await answer_press(query)
     if context.match.group(1) == "delete":
         context.service.delete(context.user)
         text = t(N_("Done: your data is erased. /start begins a new conversation."))

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -28,29 +28,19 @@ from telegram.ext import (
     filters,
 )
 
-from advisor.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, translator
+from advisor.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 
 from ..service import AdvisorService
-from . import account, callbacks, consultants, conversation, errors, exports
+from . import account, callbacks, consultants, conversation, errors, exports, render, showing
 from .context import AdvisorContext, attach, resolve
+from .gate import gate
 from .ordering import PerUserUpdateProcessor
 from .request import PAUSES, AiohttpRequest
 from .webhook import serve
 
 log = logging.getLogger(__name__)
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
-COMMANDS = (
-    ("start", N_("Start or continue the advisor")),
-    ("back", N_("Go back one question")),
-    ("restart", N_("Start over")),
-    ("summary", N_("Show your latest recommendation")),
-    ("export", N_("Your recommendation as a PDF")),
-    ("language", N_("Change the language")),
-    ("settings", N_("Language and privacy")),
-    ("privacy", N_("What is stored and who sees it")),
-    ("delete", N_("Delete all your data")),
-    ("help", N_("How this works")),
-)
+# new messages and presses; membership changes say whether someone blocked the bot
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
 @dataclass(frozen=True)
@@ -97,7 +87,8 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
         )
     application = builder.build()
     attach(application, service)
-    # who is writing and in which language, once per update, before any handler
+    # first what is served at all (private chats), then who is writing, in which language
+    application.add_handler(TypeHandler(Update, gate), group=-2)
     application.add_handler(TypeHandler(Update, resolve), group=-1)
     commands = {
         "start": conversation.start,
@@ -129,9 +120,10 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
     )
     for pattern, callback in presses:
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
-    application.add_handler(CallbackQueryHandler(conversation.refuse))  # forged or foreign
+    application.add_handler(CallbackQueryHandler(showing.refuse_forged))  # no button of ours
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, conversation.typed))
     application.add_handler(MessageHandler(filters.COMMAND, conversation.help_command))
+    application.add_handler(MessageHandler(~filters.TEXT, conversation.not_text))
     application.add_error_handler(errors.error)
     return application
 
@@ -139,8 +131,7 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
 async def register_commands(application: Application) -> None:
     """The command menu in every language (the default one in English)."""
     for language in LANGUAGES:
-        t = translator(language)
-        commands = [BotCommand(name, t(description)) for name, description in COMMANDS]
+        commands = render.menu(translator(language))
         code = None if language == DEFAULT_LANGUAGE else language
         await application.bot.set_my_commands(commands, language_code=code)
         if code is None:

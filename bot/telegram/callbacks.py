@@ -3,28 +3,28 @@
 Every press carries all it means, so nothing waits in memory between two presses:
 
     a:<conversation>:<step>:<option>          answer a single choice or yes/no
-    t:<conversation>:<step>:<option>:<ticks>  tick an option of a multiple choice
-    d:<conversation>:<step>:<ticks>           Done on a multiple choice
+    t:<conversation>:<step>:<option>          tick or untick an option of a multiple choice
+    d:<conversation>:<step>                   Done on a multiple choice
     b:<conversation>:<step>  r:<…>            Back, Restart
     l:<language>  e:pdf|md  x:delete|keep  k:<consultant>:<0|1>
 
-`<ticks>` is the selection as a bit set. Each pattern is the `pattern=` of one
-CallbackQueryHandler; a press whose conversation or step is not the current one is
-refused by the service as stale.
+The ticks themselves are stored with the conversation, so quick presses all count (keyboards
+sent before that carried them as a trailing bit set, still accepted and ignored). Each
+pattern is the `pattern=` of one CallbackQueryHandler; a press whose conversation or step is
+not the current one is refused by the service as stale.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from re import Match
 
 from ..service import At
 
 _AT = r"(\d{1,12}):(\d{1,6})"
 ANSWER = re.compile(rf"^a:{_AT}:(\d{{1,3}})$")
-TOGGLE = re.compile(rf"^t:{_AT}:(\d{{1,3}}):(\d{{1,6}})$")
-DONE = re.compile(rf"^d:{_AT}:(\d{{1,6}})$")
+TOGGLE = re.compile(rf"^t:{_AT}:(\d{{1,3}})(?::\d{{1,6}})?$")
+DONE = re.compile(rf"^d:{_AT}(?::\d{{1,6}})?$")
 BACK = re.compile(rf"^b:{_AT}$")
 RESTART = re.compile(rf"^r:{_AT}$")
 LANGUAGE = re.compile(r"^l:([a-z]{2})$")
@@ -37,12 +37,12 @@ def answer(at: At, option: int) -> str:
     return f"a:{at.conversation}:{at.seq}:{option}"
 
 
-def toggle(at: At, option: int, ticks: Iterable[int]) -> str:
-    return f"t:{at.conversation}:{at.seq}:{option}:{mask(ticks)}"
+def toggle(at: At, option: int) -> str:
+    return f"t:{at.conversation}:{at.seq}:{option}"
 
 
-def done(at: At, ticks: Iterable[int]) -> str:
-    return f"d:{at.conversation}:{at.seq}:{mask(ticks)}"
+def done(at: At) -> str:
+    return f"d:{at.conversation}:{at.seq}"
 
 
 def back(at: At) -> str:
@@ -72,11 +72,3 @@ def consent(consultant_id: int, granted: bool) -> str:
 def at(match: Match[str]) -> At:
     """Where a conversation press was made (the first two groups of its pattern)."""
     return At(int(match.group(1)), int(match.group(2)))
-
-
-def mask(ticks: Iterable[int]) -> int:
-    return sum(1 << i for i in set(ticks))
-
-
-def ticks(mask: int) -> tuple[int, ...]:
-    return tuple(i for i in range(mask.bit_length()) if mask & (1 << i))

@@ -18,9 +18,9 @@ from advisor.report import verdict_title
 
 from ..service import Consultant, Recommendation, User
 from . import callbacks, render
-from .context import AdvisorContext, chat_of, query_of, say, sender_of
+from .context import AdvisorContext, answer_press, chat_of, query_of, say, sender_of
 from .exports import export_clients
-from .showing import refuse
+from .showing import refuse_forged
 
 log = logging.getLogger(__name__)
 CODE = re.compile(r"^c?([a-z2-7]{16})$")
@@ -82,9 +82,9 @@ async def consent(update: Update, context: AdvisorContext) -> None:
     granted = match.group(2) == "1"
     consultant = context.service.consultants.consent(context.user, int(match.group(1)), granted)
     if consultant is None:
-        await refuse(update, context)
+        await refuse_forged(update, context)
         return
-    await query.answer()
+    await answer_press(query)
     if granted:
         text = t(
             N_("Thank you. Your recommendation will be shared with {consultant}."),
@@ -117,7 +117,7 @@ async def notify(update: Update, context: AdvisorContext, rec: Recommendation) -
             await update.get_bot().send_message(int(account.external_id), escape(text))
         except Forbidden:
             log.warning("consultant %s blocked the bot", consultant.id)
-            service.set_active(account, False)
+            service.note_blocked("telegram", account.external_id, True)
         except TelegramError as error:
             log.error("could not notify consultant %s: %s", consultant.id, error)
 

@@ -7,6 +7,7 @@ instead of looking them up again.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from html import escape
 from re import Match
@@ -14,12 +15,14 @@ from typing import Any
 
 from telegram import CallbackQuery, Chat, Update
 from telegram import User as TelegramUser
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from advisor.i18n import DEFAULT_LANGUAGE, Translator, translator
 
 from ..service import AdvisorService, User
 
+log = logging.getLogger(__name__)
 PROMPT_CACHE = 10_000  # chats whose last question message id is remembered (cosmetic only)
 
 
@@ -114,5 +117,29 @@ def query_of(update: Update) -> CallbackQuery:
 
 
 async def say(update: Update, text: str, **options: Any) -> None:
-    """Send a translated plain text to the update's chat, escaped for HTML."""
-    await chat_of(update).send_message(escape(text), **options)
+    """Send a translated plain text to the update's chat, escaped for HTML; a text over
+    Telegram's limit goes out in parts (the buttons with the last)."""
+    parts = split_text(escape(text))
+    for part in parts[:-1]:
+        await chat_of(update).send_message(part)
+    await chat_of(update).send_message(parts[-1], **options)
+
+
+def split_text(text: str, limit: int = 4000) -> list[str]:
+    """A text in parts of at most `limit` characters, cut at line ends where it can be."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text]
+
+
+async def answer_press(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a press (stop the spinner, show a toast): best effort. A press answered too
+    late ("query is too old"), or a failed call, must not stop what the press does."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as error:
+        log.info("press %s not answered: %s", query.id, error)

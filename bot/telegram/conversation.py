@@ -13,13 +13,14 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from advisor.i18n import LANGUAGES, N_, translator
 from advisor.messages import error_text, greeting
 
 from ..service import (
+    Asking,
     Finished,
     InvalidAnswer,
     Prompt,
@@ -29,8 +30,8 @@ from ..service import (
 )
 from . import callbacks, render
 from .consultants import ask_consent, code_in, notify
-from .context import AdvisorContext, chat_of, query_of, say
-from .showing import refuse, remove_buttons, show, show_open
+from .context import AdvisorContext, answer_press, chat_of, query_of, say
+from .showing import refuse, refuse_forged, remove_buttons, show, show_open
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,10 +73,19 @@ async def help_command(update: Update, context: AdvisorContext) -> None:
             "/restart – start over\n/summary – your latest recommendation\n"
             "/export – your recommendation as a PDF\n"
             "/language – change the language\n/settings – language and privacy\n"
+            "/privacy – what is stored and who sees it\n/delete – delete all your data\n"
             "/help – this help"
         )
     )
     await say(update, text)
+
+
+async def not_text(update: Update, context: AdvisorContext) -> None:
+    """A sticker, photo, voice message, location or file: a one-line hint."""
+    hint = N_(
+        "I can read text and buttons only: answer with the buttons, or type a number when asked."
+    )
+    await say(update, context.t(hint))
 
 
 async def back_command(update: Update, context: AdvisorContext) -> None:
@@ -124,33 +134,23 @@ async def choose(update: Update, context: AdvisorContext) -> None:
 
 
 async def tick(update: Update, context: AdvisorContext) -> None:
-    """Tick or untick an option of a multiple choice (`t:`): only the keyboard changes."""
+    """Tick or untick an option of a multiple choice (`t:`): the ticks are stored, and the
+    keyboard shows them."""
     query = query_of(update)
     match = context.match
-    at = callbacks.at(match)
-    chosen = callbacks.ticks(int(match.group(4)))
-    option = int(match.group(3))
-    service = context.service
-    selection = await _act(
-        update, context, lambda: service.select(context.user, at, chosen, option)
-    )
-    if selection is None:
+    at, option = callbacks.at(match), int(match.group(3))
+    step = await _act(update, context, lambda: context.service.select(context.user, at, option))
+    if step is None or not isinstance(step.turn, Asking):
         return
-    prompt, ticks = selection
-    markup = render.keyboard(prompt, at, context.t, ticks)
-    await asyncio.gather(query.answer(), _edit_markup(query, markup))
+    markup = render.keyboard(step.turn.prompt, at, context.t, step.stored.ticks)
+    await asyncio.gather(answer_press(query), _edit_markup(query, markup))
 
 
 async def done(update: Update, context: AdvisorContext) -> None:
-    """Done on a multiple choice (`d:`): the ticks are the answer."""
+    """Done on a multiple choice (`d:`): the options ticked so far are the answer."""
     query = query_of(update)
-    match = context.match
-    chosen = callbacks.ticks(int(match.group(3)))
-    if not chosen:
-        await query.answer(error_text("choose_at_least_one", context.t), show_alert=True)
-        return
-    at = callbacks.at(match)
-    if step := await _act(update, context, lambda: context.service.done(context.user, at, chosen)):
+    at = callbacks.at(context.match)
+    if step := await _act(update, context, lambda: context.service.done(context.user, at)):
         await _answered(update, context, step, query)
 
 
@@ -158,7 +158,7 @@ async def back_press(update: Update, context: AdvisorContext) -> None:
     query = query_of(update)
     at = callbacks.at(context.match)
     if step := await _act(update, context, lambda: context.service.back(context.user, at)):
-        await asyncio.gather(query.answer(), remove_buttons(query))
+        await asyncio.gather(answer_press(query), remove_buttons(query))
         await show(update, context, step)
 
 
@@ -169,7 +169,7 @@ async def restart_press(update: Update, context: AdvisorContext) -> None:
     if step := await _act(
         update, context, lambda: service.restart_at(context.user, at, t.language)
     ):
-        await asyncio.gather(query.answer(), remove_buttons(query))
+        await asyncio.gather(answer_press(query), remove_buttons(query))
         await show(update, context, step)
 
 
@@ -187,17 +187,20 @@ async def _act(
         await refuse(update, context)
     except InvalidAnswer as error:
         if query is not None and error.code == "unknown_option":
-            await refuse(update, context)  # a button no question of ours has: forged
+            await refuse_forged(update, context)  # a button no question of ours has
+            return None
+        if query is not None and error.code == "choose_at_least_one":
+            await answer_press(query, error_text(error, t), alert=True)  # Done with no tick
             return None
         if query is not None:
-            await query.answer()
+            await answer_press(query)
         await say(update, error_text(error, t))
         if (show_again and error.code in ("use_buttons",)) or error.code == "already_finished":
             await show_open(update, context)
     except StorageError as error:
         log.error("update %s: storage: %s", update.update_id, error)
         if query is not None:
-            await query.answer()
+            await answer_press(query)
         await say(update, error_text(error.code, t))
     return None
 
@@ -212,7 +215,7 @@ async def _answered(
         show(update, context, step),
     ]
     if query is not None:
-        jobs.append(query.answer())
+        jobs.append(answer_press(query))
     await asyncio.gather(*jobs)
     if isinstance(step.turn, Finished):
         await notify(update, context, step.turn.recommendation)
@@ -238,7 +241,7 @@ async def _transcript(
         log.debug("update %s: edit refused: %s", update.update_id, error)
 
 
-async def _edit_markup(query: CallbackQuery, markup) -> None:
+async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
     try:
         await query.edit_message_reply_markup(reply_markup=markup)
     except BadRequest as error:

@@ -1,45 +1,59 @@
-"""The error handler: log with the update id (never a traceback to the person), and say so."""
+"""The error handler: log with the update id (never a traceback to the person), then make
+sure the person is not left waiting.
+
+What the person did is already saved when a send fails (a 500, "message to edit not
+found"), so after a failure they get a short note and the current question again, in the
+language they chose. The handler never raises.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
 
 from advisor.i18n import N_, translator
 from advisor.messages import error_text
 
 from ..service import StorageError
-from .context import AdvisorContext, say
+from .context import AdvisorContext, answer_press, say
+from .showing import show_open
 
 log = logging.getLogger(__name__)
+NOT_THROUGH = N_("A message did not get through to you. Here is where we are:")
 
 
 async def error(update: object, context: AdvisorContext) -> None:
-    """Whatever a handler did not handle ends here; the handler must never raise itself."""
     update_id = update.update_id if isinstance(update, Update) else None
     failure = context.error
     service = context.service
-    if isinstance(failure, Forbidden) and isinstance(update, Update) and update.effective_user:
-        log.warning("update %s: user %s blocked the bot", update_id, update.effective_user.id)
-        service.set_active(service.person("telegram", update.effective_user.id), False)
+    sender = update.effective_user if isinstance(update, Update) else None
+    if isinstance(failure, Forbidden) and sender is not None:
+        log.warning("update %s: user %s blocked the bot", update_id, sender.id)
+        service.note_blocked("telegram", sender.id, True)
         return
-    if isinstance(failure, StorageError):
-        log.error("update %s: storage: %s", update_id, failure)
+    if isinstance(failure, StorageError | TelegramError):
+        log.error("update %s: %s: %s", update_id, type(failure).__name__, failure)
     else:
         log.error("update %s: %s: %s", update_id, type(failure).__name__, failure, exc_info=failure)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update) or sender is None or update.effective_chat is None:
         return
-    tg_user = update.effective_user
-    t = translator(service.language_for(None, tg_user.language_code if tg_user else None))
-    if isinstance(failure, StorageError):
-        text = error_text(failure.code, t)
-    else:
-        text = t(N_("Something went wrong on my side. Please try again."))
+    if update.effective_chat.type != ChatType.PRIVATE:
+        return  # nothing goes to a group, not even an apology
     try:
+        person = service.person("telegram", sender.id)
+        context.person = person
+        context.t = t = translator(service.language_for(person, sender.language_code))
         if update.callback_query is not None:
-            await update.callback_query.answer()
-        await say(update, text)
+            await answer_press(update.callback_query)
+        if isinstance(failure, StorageError):
+            await say(update, error_text(failure.code, t))
+        elif isinstance(failure, TelegramError):
+            await say(update, t(NOT_THROUGH))
+            await show_open(update, context)
+        else:
+            await say(update, t(N_("Something went wrong on my side. Please try again.")))
     except Exception as send_error:  # the error handler must never raise
         log.error("update %s: could not tell the user: %s", update_id, send_error)

@@ -10,7 +10,7 @@ from advisor.i18n import N_, Translator
 from advisor.report import verdict_title
 
 from ..service import Consultant, User
-from .context import AdvisorContext, chat_of, query_of, say
+from .context import AdvisorContext, answer_press, chat_of, query_of, say
 from .showing import send_report
 
 
@@ -34,7 +34,7 @@ async def export_command(update: Update, context: AdvisorContext) -> None:
 
 async def export_press(update: Update, context: AdvisorContext) -> None:
     """The PDF and Markdown buttons under a recommendation (`e:`)."""
-    await query_of(update).answer()
+    await answer_press(query_of(update))
     await send_export(update, context, context.user, context.match.group(1))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from advisor.flow import DONT_KNOW, Flow
 from advisor.i18n import LANGUAGES, N_, Translator
@@ -37,11 +37,28 @@ VERDICT_ICONS = {
     "in_house": "🏠",
     "prepare_first": "🧭",
 }
+COMMANDS = (
+    ("start", N_("Start or continue the advisor")),
+    ("back", N_("Go back one question")),
+    ("restart", N_("Start over")),
+    ("summary", N_("Show your latest recommendation")),
+    ("export", N_("Your recommendation as a PDF")),
+    ("language", N_("Change the language")),
+    ("settings", N_("Language and privacy")),
+    ("privacy", N_("What is stored and who sees it")),
+    ("delete", N_("Delete all your data")),
+    ("help", N_("How this works")),
+)
 HINTS = {
     "multiple": N_("Choose all that apply, then press Done."),
     "number": N_("Type the number as a message."),
     "text": N_("Type your answer as a message."),
 }
+
+
+def menu(t: Translator) -> list[BotCommand]:
+    """The "/" command menu in a language."""
+    return [BotCommand(name, t(description)) for name, description in COMMANDS]
 
 
 def progress(prompt: Prompt) -> str:
@@ -68,24 +85,20 @@ def answered_text(flow: Flow, prompt: Prompt, value: object, t: Translator) -> s
     )
 
 
-def default_ticks(prompt: Prompt) -> tuple[int, ...]:
-    """The options ticked when a multiple choice is shown: its earlier answer."""
-    chosen = prompt.default or ()
-    return tuple(i for i, o in enumerate(prompt.options) if o.id in chosen)
-
-
 def keyboard(
-    prompt: Prompt, at: At, t: Translator, ticks: Iterable[int] | None = None
+    prompt: Prompt, at: At, t: Translator, ticked: Iterable[str] | None = None
 ) -> InlineKeyboardMarkup:
-    """Buttons for a question: options (toggles and Done for multiple choice), Back, Restart."""
+    """Buttons for a question: options (toggles and Done for multiple choice), Back, Restart.
+
+    `ticked` are the options ticked so far; by default a question's earlier answer."""
     rows: list[list[InlineKeyboardButton]] = []
     if prompt.kind == "multiple":
-        ticked = set(default_ticks(prompt) if ticks is None else ticks)
+        chosen = set(prompt.default or () if ticked is None else ticked)
         for i, option in enumerate(prompt.options):
-            mark = CHECK if i in ticked else ""
-            data = callbacks.toggle(at, i, ticked)
+            mark = CHECK if option.id in chosen else ""
+            data = callbacks.toggle(at, i)
             rows.append([InlineKeyboardButton(mark + t(option.text), callback_data=data)])
-        rows.append([InlineKeyboardButton(t(N_("Done")), callback_data=callbacks.done(at, ticked))])
+        rows.append([InlineKeyboardButton(t(N_("Done")), callback_data=callbacks.done(at))])
     elif prompt.kind == "yes_no":
         number = {value: n for n, value in YES_NO.items()}
         rows.append(

@@ -14,20 +14,42 @@ from telegram.error import BadRequest
 
 from advisor.i18n import N_
 from advisor.messages import error_text
+from advisor.picture import SCORECARD, scorecard_png
 from advisor.report import build_report
 
-from ..service import At, Finished, Recommendation, Step
+from ..service import Asking, At, Finished, Recommendation, Step
 from . import render
-from .context import AdvisorContext, chat_of, say
+from .context import AdvisorContext, answer_press, chat_of, say
 
 log = logging.getLogger(__name__)
 
 
 async def refuse(update: Update, context: AdvisorContext) -> None:
-    """An old, foreign or forged press: say so briefly and show the current question."""
+    """A press that is not for the current question: a toast that says what is true, and
+    nothing else (thirty quick taps on an answered button send no thirty questions)."""
+    query = update.callback_query
+    if query is None:
+        return
+    service = context.service
+    step = service.open(context.user)
+    if step is None:
+        finished = service.latest_summary(context.user) is not None
+        # nothing stored: after /delete, or a button of a purged conversation
+        why = "finished_press" if finished else "nothing_stored"
+        await answer_press(query, error_text(why, context.t))
+        return
+    await answer_press(query, error_text("answered_already", context.t))
+    turn = step.turn
+    if isinstance(turn, Asking) and context.prompts.of(chat_of(update).id, turn.prompt.id) is None:
+        # the bot stopped between saving the answer and sending the next question: the
+        # question is sent once, or the person would be left with buttons that only say no
+        await show(update, context, step)
+
+
+async def refuse_forged(update: Update, context: AdvisorContext) -> None:
+    """A press no button of ours makes (forged, or for someone else): a toast, nothing else."""
     if update.callback_query is not None:
-        await update.callback_query.answer(error_text("stale", context.t))
-    await show_open(update, context)
+        await answer_press(update.callback_query, error_text("invalid_press", context.t))
 
 
 # -- showing ----------------------------------------------------------------------------------
@@ -62,7 +84,7 @@ async def show(update: Update, context: AdvisorContext, step: Step) -> None:
     at = step_at(step)
     message = await chat.send_message(
         render.question_text(context.service.flow, prompt, t),
-        reply_markup=render.keyboard(prompt, at, t),
+        reply_markup=render.keyboard(prompt, at, t, step.stored.ticks),
     )
     context.prompts.remember(chat.id, message.message_id, prompt.id)
 
@@ -72,10 +94,14 @@ async def send_report(update: Update, context: AdvisorContext, rec: Recommendati
     t = context.t
     report = build_report(context.service.flow, rec, t, date.today())
     messages = render.report_messages(report, t)
+    chat = chat_of(update)
     for index, text in enumerate(messages):
         last = index == len(messages) - 1
         markup = render.export_keyboard(t) if last else None
-        await chat_of(update).send_message(text, reply_markup=markup)
+        await chat.send_message(text, reply_markup=markup)
+    if report.scorecard:  # where you stand at a glance; none when the work stays in-house
+        picture = scorecard_png(report, t)
+        await chat.send_photo(picture, caption=escape(t(SCORECARD)))
 
 
 def step_at(step: Step) -> At:
