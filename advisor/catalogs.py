@@ -10,9 +10,37 @@ from babel.messages.pofile import read_po
 from .flow import Flow
 from .i18n import DOMAIN, LANGUAGES, catalog_path, locales_dir, placeholders
 
+KEYWORDS = {"N_": None, "_": None, "plural": (1, 2)}  # as `pybabel extract -k plural:1,2`
+
 
 def template_path() -> Path:
     return locales_dir() / f"{DOMAIN}.pot"
+
+
+def unextracted(root: Path) -> list[str]:
+    """Messages of the code and flows under `root` that are not in the template yet (a
+    string added without `pybabel extract`), as problems. Only in a source checkout, where
+    `babel.cfg` says what is extracted; elsewhere there is nothing to compare."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    config = root / "babel.cfg"
+    if not config.exists():
+        return []
+    with config.open(encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call,unused-ignore]
+    found: dict[str, str] = {}
+    for filename, lineno, message, _, _ in extract_from_dir(
+        str(root), method_map, options_map, keywords=KEYWORDS
+    ):
+        found.setdefault(_texts(message)[0], f"{filename}:{lineno}")
+    with template_path().open("rb") as handle:
+        template = {_texts(m.id)[0] for m in read_po(handle) if m.id}
+    return [
+        f"{where}: not in {template_path().name} yet: run pybabel extract (README, Translations)"
+        for text, where in sorted(found.items(), key=lambda item: item[1])
+        if text not in template
+    ]
 
 
 def _texts(value: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -16,7 +16,16 @@ from transitions import EventData, Machine
 from .advice import Recommendation, recommend
 from .conditions import Context
 from .errors import InvalidAnswer
-from .flow import DONT_KNOW, SUMMARY, Flow, Option, Question, RedFlag, successors
+from .flow import (
+    DONT_KNOW,
+    SUMMARY,
+    Flow,
+    Option,
+    Question,
+    RedFlag,
+    successors,
+    yes_no_option,
+)
 from .numbers import parse_number
 
 ANSWER = "answer"
@@ -70,6 +79,18 @@ class Prompt:
     @property
     def multiple(self) -> bool:
         return self.question.multiple
+
+    @property
+    def chosen(self) -> frozenset[str]:
+        """The option ids of the earlier answer, to mark when the question is asked again."""
+        default = self.default
+        if self.kind == "yes_no":
+            default = yes_no_option(default)
+        if isinstance(default, str):
+            return frozenset((default,))
+        if isinstance(default, list | tuple):
+            return frozenset(default)
+        return frozenset()
 
 
 @dataclass(frozen=True)

@@ -55,12 +55,20 @@ def progress_bar(step: int, total: int, width: int = 10) -> str:
     return "▓" * filled + "░" * (width - filled)
 
 
-def greeting(flow: Flow, t: Translator, *, resumed: bool, name: str | None = None) -> str:
-    """The first words of a conversation: a welcome back, or a hello and the introduction."""
+def greeting(
+    flow: Flow, t: Translator, *, resumed: bool, name: str | None = None, migrated: bool = False
+) -> str:
+    """The first words of a conversation: a welcome back (saying so if the questions changed
+    since), or a hello and the introduction."""
     if resumed:
         if name is None:
-            return t(N_("Welcome back: we continue where you left off."))
-        return t(N_("Welcome back, {name}! Let us continue where you left off."), name=name)
+            welcome = t(N_("Welcome back: we continue where you left off."))
+        else:
+            welcome = t(N_("Welcome back, {name}! Let us continue where you left off."), name=name)
+        if migrated:
+            kept = N_("The questions were updated since your last visit; your answers were kept.")
+            welcome += "\n" + t(kept)
+        return welcome
     if name is None:
         return t(flow.intro)
     hello = t(N_("Hello {name}! I am your outsourcing advisor."), name=name)

@@ -313,7 +313,7 @@ def cite(item: Item) -> str:
     return ", ".join(short_source(s) for s in item.sources)
 
 
-def as_text(report: Report, t: Translator, width_hint: int = 80) -> str:
+def as_text(report: Report, t: Translator) -> str:
     """Plain text for the terminal and `advisor advise --format text`."""
     lines = [report.title.upper()]
     if report.date:

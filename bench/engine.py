@@ -11,29 +11,11 @@ from pathlib import Path
 from advisor.flow import default_flows_dir, load_flow
 from bot.service import AdvisorService
 from storage import Store
+from testkit.people import PEAKS
 
 FLOW = load_flow(default_flows_dir() / "advisor.yaml")
-ANSWERS = {
-    "situation": "peaks",
-    "inhouse_signals": ["none"],
-    "complexity": "mixed",
-    "monthly_contacts": "12 000",
-    "duration": "ongoing",
-    "customer_languages": "one",
-    "goals": ["cost"],
-    "kpis_measurable": True,
-    "commitment": "long_term",
-    "results_expected": "12_months",
-    "contract_length": "3_years_plus",
-    "pricing": "per_hour",
-    "history_data": "two_years_daily",
-    "processes_documented": "yes",
-    "internal_owner": True,
-    "keep_facilities": False,
-    "provider_stage": "not_started",
-    "quality_access": ["recordings"],
-    "security_checks": ["gdpr"],
-}
+# the answers of the manager with peaks, as typed (the number with a thousands space)
+ANSWERS = {**PEAKS, "goals": ["cost"], "monthly_contacts": "12 000"}
 
 
 def raw_commits(folder: Path, count: int) -> float:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from advisor.flow import FlowError, default_flows_dir, load_flows, open_flow
-from advisor.i18n import LANGUAGES, negotiate, translator
+from advisor.flow import FlowError, open_flow
+from advisor.i18n import negotiate, translator
 from advisor.messages import error_text
 from advisor.report import as_text, build_report, to_json
 from advisor.yamlfile import load_yaml
@@ -46,7 +46,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     flow = open_flow(args.flow)
     language = negotiate(args.lang) if args.lang else system_language()
     with AdvisorService.at_path(flow, args.db) as service:
-        user = service.person(
+        user = service.people.person(
             "terminal", args.user or getpass.getuser(), name=args.user, language_tag=language
         )
         return TerminalChat(service, user, translator(language)).run()
@@ -146,31 +146,6 @@ def cmd_advise(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from advisor.catalogs import check_catalogs
-
-    directory = Path(args.flows) if args.flows else default_flows_dir()
-    problems: list[str] = []
-    flows = {}
-    try:
-        flows = load_flows(directory)
-    except FlowError as error:
-        problems.extend(error.problems)
-    if not flows and not problems:
-        problems.append(f"{directory}: no flow files (*.yaml) found")
-    problems.extend(check_catalogs(list(flows.values())))
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        print(f"advisor check: {len(problems)} problem(s)", file=sys.stderr)
-        return 1
-    names = ", ".join(
-        f"{f.id} ({len(f.questions)} questions, version {f.version})" for f in flows.values()
-    )
-    print(f"advisor check: OK: {names}; catalogs: {', '.join(LANGUAGES)}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="advisor",
@@ -252,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = command("check", "validate every flow file and the translation catalogs")
     check.add_argument("--flows", help="folder of flow files (default: the shipped flows/)")
-    check.set_defaults(func=cmd_check)
+    check.set_defaults(func=operators.cmd_check)
     return parser
 
 

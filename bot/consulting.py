@@ -19,6 +19,12 @@ def shorten(name: str, limit: int = NAME_LIMIT) -> str:
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
+def share_link(username: str, consultant: Consultant, language: str | None = None) -> str:
+    """The deep link a consultant sends: `c<code>`, with `_l<lang>` to preset a language."""
+    payload = f"c{consultant.code}" + (f"_l{language}" if language else "")
+    return f"https://t.me/{username}?start={payload}"
+
+
 class Consulting:
     """What people and operators do about consultants."""
 
@@ -48,12 +54,13 @@ class Consulting:
 
     def to_notify(self, user: User) -> Iterator[tuple[Consultant, User]]:
         """The consultants this client shares with who can be told on Telegram, with their
-        own accounts (those who blocked the bot are left out)."""
+        own accounts. Left out: those who never wrote to the bot (Telegram lets no bot
+        write first) and those who blocked it. Reads only."""
         for consultant in self._consultants.sharing_with(user.id):
             if not consultant.telegram_id:
                 continue
-            account = self._store.user("telegram", consultant.telegram_id)
-            if account.active:
+            account = self._store.find_user("telegram", consultant.telegram_id)
+            if account is not None and account.active:
                 yield consultant, account
 
     # -- a consultant ---------------------------------------------------------------------

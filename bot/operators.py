@@ -1,7 +1,7 @@
-"""The operator's commands: consultants, exports, statistics, retention and backups.
+"""The operator's commands: consultants, exports, statistics, retention, backups, checks.
 
-`advisor consultants|export|stats|purge|backup`; each calls the service, as the chat's own
-/export and /clients do.
+`advisor consultants|export|stats|purge|backup|check`; each calls the service, as the chat's
+own /export and /clients do (`check` reads the flows and catalogs).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from advisor.flow import open_flow
-from advisor.i18n import negotiate, translator
+from advisor.flow import FlowError, default_flows_dir, load_flows, open_flow
+from advisor.i18n import LANGUAGES, negotiate, translator
 
 from . import housekeeping
 from .service import AdvisorService
@@ -47,8 +47,7 @@ def bot_username(args: argparse.Namespace) -> str | None:
 
 
 def cmd_consultants(args: argparse.Namespace) -> int:
-    from .consulting import describe
-    from .telegram.consultants import share_link
+    from .consulting import describe, share_link
 
     with AdvisorService.at_path(open_flow(args.flow), args.db) as service:
         consultants = service.consultants
@@ -104,6 +103,10 @@ def cmd_consultants(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from advisor import export
 
+    if args.format == "pdf" and not args.out:
+        print("advisor export: --format pdf needs --out FOLDER", file=sys.stderr)
+        return 2
+
     flow = open_flow(args.flow)
     t = translator(negotiate(args.lang) if args.lang else "en")
     summaries = housekeeping.summaries(
@@ -138,9 +141,6 @@ def _export_documents(args, flow, t, summaries) -> int:
     """PDF or Markdown: one file per summary in --out (a folder), or Markdown to stdout."""
     from advisor import export
 
-    if args.format == "pdf" and not args.out:
-        print("advisor export: --format pdf needs --out FOLDER", file=sys.stderr)
-        return 0
     folder = Path(args.out) if args.out else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -200,4 +200,31 @@ def cmd_purge(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     copied = housekeeping.backup(args.db, args.destination)
     print(f"advisor backup: {copied} copied to {args.destination}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from advisor.catalogs import check_catalogs, unextracted
+    from advisor.i18n import locales_dir
+
+    directory = Path(args.flows) if args.flows else default_flows_dir()
+    problems: list[str] = []
+    flows = {}
+    try:
+        flows = load_flows(directory)
+    except FlowError as error:
+        problems.extend(error.problems)
+    if not flows and not problems:
+        problems.append(f"{directory}: no flow files (*.yaml) found")
+    problems.extend(unextracted(locales_dir().parent))
+    problems.extend(check_catalogs(list(flows.values())))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"advisor check: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    names = ", ".join(
+        f"{f.id} ({len(f.questions)} questions, version {f.version})" for f in flows.values()
+    )
+    print(f"advisor check: OK: {names}; catalogs: {', '.join(LANGUAGES)}")
     return 0

@@ -1,10 +1,11 @@
 """The one door into the advisor: one method per thing a person or an operator does.
 
-Front ends (Telegram, the terminal, the command line) call this and nothing below it: the
-service reads the conversation once, checks that a press belongs to the current question,
-turns a button's option number into the answer, lets the engine take the step and commits
-it, in one call. Its names (`User`, `Step`, `StorageError` ...) are the front ends'
-vocabulary, re-exported here so that no front end imports storage or the engine.
+Front ends (Telegram, the terminal, the command line) read and change conversations only
+through it and never import storage or the engine (they may use the pure core's texts and
+report). The service reads the conversation once, checks that a press belongs to the
+current question, turns a button's option number into the answer, lets the engine take the
+step and commits it, in one call. Its names (`User`, `Step`, `StorageError` ...) are the
+front ends' vocabulary, re-exported here.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from advisor.engine import (
     Turn,
     toggle,
 )
-from advisor.flow import DONT_KNOW, Flow, Option, Question
-from advisor.i18n import negotiate
+from advisor.flow import Flow, Option, Question
 from storage import (
     Client,
     Consent,
@@ -38,9 +38,9 @@ from storage import (
 )
 
 from .consulting import Consulting
+from .people import People
 
 __all__ = [  # the vocabulary of the front ends
-    "YES_NO",
     "AdvisorService",
     "Asking",
     "At",
@@ -58,7 +58,6 @@ __all__ = [  # the vocabulary of the front ends
     "Turn",
     "User",
 ]
-YES_NO = {0: False, 1: True, 2: DONT_KNOW}  # the option numbers of a yes/no question's buttons
 
 
 @dataclass(frozen=True)
@@ -71,26 +70,31 @@ class At:
 
 @dataclass(frozen=True)
 class Step:
-    """A committed step: the stored conversation and what to show next.
-
-    `answered` is the question this step answered, for a transcript line.
-    """
+    """A committed step: the stored conversation and what to show next (`turn.answered` is
+    the question this step answered, for a transcript line)."""
 
     stored: StoredConversation
     turn: Turn
     resumed: bool = False
     migrated: bool = False
-    answered: Prompt | None = None
+
+    @property
+    def at(self) -> At:
+        """Where the conversation stands: what the buttons shown next carry."""
+        return At(self.stored.id, self.stored.seq)
 
 
 class AdvisorService:
-    """One flow and one database; every method is at most one read, one engine step and one
-    transaction."""
+    """One flow and one database. A conversation method reads the conversation once, lets
+    the engine take one step and commits it in one transaction (a conversation on an older
+    flow is first migrated, which is one more write). `people` and `consultants` are the
+    doors for who is talking and for consultants."""
 
     def __init__(self, flow: Flow, store: Store) -> None:
         self.flow = flow
         self._engine = Engine(flow)
         self._store = store
+        self.people = People(store)
         self.consultants = Consulting(store)
 
     @classmethod
@@ -106,40 +110,6 @@ class AdvisorService:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- people ---------------------------------------------------------------------------
-
-    def person(
-        self,
-        channel: str,
-        external_id: str | int,
-        *,
-        name: str | None = None,
-        language_tag: str | None = None,
-    ) -> User:
-        """The person behind a channel's id, created on first sight; one who writes to us is
-        active again (they no longer block the bot)."""
-        user = self._store.user(channel, external_id, name=name, language=negotiate(language_tag))
-        if not user.active:
-            self._store.set_active(user.id, True)
-            user = self._store.get_user(user.id) or user
-        return user
-
-    def language_for(self, user: User | None, language_tag: str | None = None) -> str:
-        """The language to speak: the one the person chose, else their app's, else English."""
-        if user is not None and user.language_chosen and user.language:
-            return user.language
-        return negotiate(language_tag)
-
-    def set_language(self, user: User, language: str) -> User:
-        self._store.set_language(user.id, language)
-        return self._store.get_user(user.id) or user
-
-    def note_blocked(self, channel: str, external_id: str | int, blocked: bool) -> None:
-        """The channel says a person blocked (or unblocked) the bot."""
-        user = self._store.user(channel, external_id)
-        if user.active == blocked:
-            self._store.set_active(user.id, not blocked)
 
     # -- the conversation -----------------------------------------------------------------
 
@@ -172,36 +142,21 @@ class AdvisorService:
         at: At | None = None,
         typed: bool = False,
     ) -> Step:
-        """Answer the current question with a chosen or typed value.
-
-        A list for a multiple choice is ticked in its order ("none of these" after an option
-        clears it, as on a keyboard); `typed` text where buttons are expected is refused
-        (`use_buttons`). Raises InvalidAnswer, StaleConversation or StorageError.
+        """Answer the current question with a value, checked as `advisor advise` checks an
+        answers file; `typed` text where buttons are expected is refused (`use_buttons`).
+        Raises InvalidAnswer, StaleConversation or StorageError.
         """
-        stored, question, options = self._asking(user, at)
+        stored, question, _ = self._asking(user, at)
         if typed and question.kind not in ("number", "text"):
             raise InvalidAnswer("use_buttons")
-        if question.multiple and isinstance(value, list | tuple):
-            chosen: tuple[str, ...] = ()
-            for option in value:
-                chosen = toggle(options, chosen, option)
-            if not chosen and value:
-                raise InvalidAnswer("choose_at_least_one")
-            value = list(chosen)
         return self._commit(stored, self._engine.answer(stored.conversation, value, locale))
 
     def choose(self, user: User, at: At, option: int) -> Step:
         """A press on a single-choice or yes/no button: option number to answer, and commit."""
         stored, question, options = self._asking(user, at)
-        if question.kind == "yes_no":
-            value = YES_NO.get(option)
-            if value is None or (value == DONT_KNOW and not question.dont_know):
-                raise InvalidAnswer("unknown_option", value=str(option))
-        elif question.kind == "single" and 0 <= option < len(options):
-            value = options[option].id
-        else:
+        if question.kind not in ("single", "yes_no") or not 0 <= option < len(options):
             raise InvalidAnswer("unknown_option", value=str(option))
-        return self._commit(stored, self._engine.answer(stored.conversation, value))
+        return self._commit(stored, self._engine.answer(stored.conversation, options[option].id))
 
     def select(self, user: User, at: At, option: int) -> Step:
         """Tick or untick option number `option` of a multiple choice.
@@ -277,7 +232,7 @@ class AdvisorService:
             value=turn.conversation.answers[question],
             recommendation=turn.recommendation if isinstance(turn, Finished) else None,
         )
-        return Step(new, turn, answered=turn.answered)
+        return Step(new, turn)
 
     def _resume(self, stored: StoredConversation) -> Step:
         """What a stored conversation shows; one of an older flow version is migrated first."""

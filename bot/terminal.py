@@ -11,15 +11,13 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TextIO
 
-from advisor.flow import DONT_KNOW
 from advisor.i18n import N_, Translator
 from advisor.messages import error_text, greeting, progress_bar
-from advisor.report import DONT_KNOW_TEXT, answer_text, as_text, build_report
+from advisor.report import answer_text, as_text, build_report
 
 from .service import (
     AdvisorService,
     Asking,
-    At,
     Finished,
     InvalidAnswer,
     Prompt,
@@ -76,7 +74,7 @@ class TerminalChat:
         step = self.step = self.service.current(self.user, t.language)
         self.say(t(self.flow.title))
         self.say()
-        self.say(greeting(self.flow, t, resumed=step.resumed))
+        self.say(greeting(self.flow, t, resumed=step.resumed, migrated=step.migrated))
         self.say(
             t(
                 N_(
@@ -88,10 +86,6 @@ class TerminalChat:
                 quit=t(COMMANDS["quit"]),
             )
         )
-        if step.migrated:
-            self.say(
-                t(N_("The questions were updated since your last visit; your answers were kept."))
-            )
         if self.show(step.turn):
             return 0
         for line in self.lines():
@@ -126,34 +120,24 @@ class TerminalChat:
         if self.step is None or not isinstance(self.step.turn, Asking):
             raise InvalidAnswer("already_finished")
         value = self.parse(self.step.turn.prompt, line)
-        at = At(self.step.stored.id, self.step.stored.seq)
-        return self.service.answer(self.user, value, locale=self.t.language, at=at)
+        return self.service.answer(self.user, value, locale=self.t.language, at=self.step.at)
 
     def parse(self, prompt: Prompt, line: str) -> object:
-        """Numbers or option ids for choices, yes/no words, or the text as typed."""
+        """For a question with options (yes/no too): numbers, labels or option ids, several
+        separated by commas for "choose all that apply"; else the text as typed."""
         if not line and prompt.default is not None:
             return prompt.default
-        if prompt.kind in ("single", "multiple"):
-            options = prompt.options
-            picked = []
-            for part in line.replace(";", ",").split(",") if prompt.multiple else [line]:
-                part = part.strip()
-                if part.isdigit() and 1 <= int(part) <= len(options):
-                    picked.append(options[int(part) - 1].id)
-                elif part:
-                    picked.append(part)
-            return picked if prompt.multiple else (picked[0] if picked else "")
-        if prompt.kind == "yes_no":
-            word = line.casefold()
-            yes = {"1", self.t(N_("Yes")).casefold(), "yes", "y"}
-            no = {"2", self.t(N_("No")).casefold(), "no", "n"}
-            unsure = (
-                {"3", self.t(DONT_KNOW_TEXT).casefold()} if prompt.question.dont_know else set()
-            )
-            if word in unsure:
-                return DONT_KNOW
-            return True if word in yes else False if word in no else line
-        return line
+        if not prompt.options:
+            return line
+        labels = {self.t(o.text).casefold(): o.id for o in prompt.options}
+        parts = line.replace(";", ",").split(",") if prompt.multiple else [line]
+        picked = []
+        for part in filter(None, (p.strip() for p in parts)):
+            if part.isdigit() and 1 <= int(part) <= len(prompt.options):
+                picked.append(prompt.options[int(part) - 1].id)
+            else:
+                picked.append(labels.get(part.casefold(), part))
+        return picked if prompt.multiple else (picked[0] if picked else "")
 
     def option_text(self, error: InvalidAnswer) -> str:
         option = error.params.get("option")
@@ -183,16 +167,10 @@ class TerminalChat:
         self.say(t(prompt.text))
         if prompt.question.help:
             self.say(t(prompt.question.help))
-        if prompt.kind in ("single", "multiple"):
-            for number, option in enumerate(prompt.options, 1):
-                self.say(f"  {number}. {t(option.text)}")
-            if prompt.multiple:
-                self.say(t(N_("Several numbers may be given, separated by commas.")))
-        elif prompt.kind == "yes_no":
-            yes, no = t(N_("Yes")), t(N_("No"))
-            self.say(f"  1. {yes}\n  2. {no}")
-            if prompt.question.dont_know:
-                self.say(f"  3. {t(DONT_KNOW_TEXT)}")
+        for number, option in enumerate(prompt.options, 1):
+            self.say(f"  {number}. {t(option.text)}")
+        if prompt.multiple:
+            self.say(t(N_("Several numbers may be given, separated by commas.")))
         if prompt.default is not None:
             earlier = answer_text(self.flow, prompt.question, prompt.default, t)
             self.say(t(N_("Earlier answer: {answer} (press Enter to keep it)"), answer=earlier))

@@ -1,8 +1,8 @@
 """Everything the advisor keeps, in one SQLite file: a few verbs, each one transaction.
 
-Nothing else in the project writes SQL. Every answer is committed (with the conversation's
-new state) before the next question is shown, so a process killed at any moment resumes at
-the same question with every earlier answer.
+Only the storage package writes SQL (this module, and `consultants.py` beside it). Every
+answer is committed (with the conversation's new state) before the next question is shown,
+so a process killed at any moment resumes at the same question with every earlier answer.
 """
 
 from __future__ import annotations
@@ -100,6 +100,11 @@ class Store:
             "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
         )
         return first(cursor)
+
+    def find_user(self, channel: str, external_id: str | int) -> User | None:
+        """The user of a channel's id, if they have ever written; never creates one."""
+        row = self._user_row(channel, str(external_id))
+        return user_of(row) if row else None
 
     def get_user(self, user_id: int) -> User | None:
         row = first(self.db.conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)))

@@ -6,12 +6,11 @@ import asyncio
 import threading
 from pathlib import Path
 
-from advisor.flow import default_flows_dir, load_flow
 from bot.service import AdvisorService
 from bot.telegram.app import ALLOWED_UPDATES, BotConfig, build_application
 from storage import Store
 
-FLOW = load_flow(default_flows_dir() / "advisor.yaml")
+from .people import FLOW
 
 
 class BotRunner:

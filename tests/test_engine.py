@@ -7,30 +7,11 @@ import pytest
 from advisor.engine import AnswersError, Conversation, Engine, InvalidAnswer
 from advisor.flow import default_flows_dir, load_flow
 from advisor.numbers import parse_number
+from testkit.people import PEAKS
 
 FLOW = load_flow(default_flows_dir() / "advisor.yaml")
 ENGINE = Engine(FLOW)
-BASE = {
-    "duration": "ongoing",
-    "situation": "peaks",
-    "inhouse_signals": ["none"],
-    "complexity": "mixed",
-    "monthly_contacts": 12000,
-    "customer_languages": "one",
-    "goals": ["cost"],
-    "kpis_measurable": True,
-    "commitment": "long_term",
-    "results_expected": "12_months",
-    "contract_length": "3_years_plus",
-    "pricing": "per_hour",
-    "history_data": "two_years_daily",
-    "processes_documented": "yes",
-    "internal_owner": True,
-    "keep_facilities": False,
-    "provider_stage": "not_started",
-    "quality_access": ["recordings"],
-    "security_checks": ["gdpr"],
-}
+BASE = {**PEAKS, "goals": ["cost"], "quality_access": ["recordings"], "security_checks": ["gdpr"]}
 
 
 def walk(answers, upto=None):

@@ -126,6 +126,13 @@ def test_cli_export_json_csv_pdf_and_stats(tmp_path):
     advisor("export", "--format", "pdf", "--out", str(tmp_path / "pdfs"), "--conversation", "1")
     (pdf,) = (tmp_path / "pdfs").iterdir()
     assert "Prepare before you outsource" in pdf_text(pdf.read_bytes())
+    no_folder = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "export", "--format", "pdf", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert no_folder.returncode == 2 and "needs --out FOLDER" in no_folder.stderr
     stats = json.loads(advisor("stats", "--format", "json"))
     assert stats["en"]["finished"] == 2 and stats["pl"]["finished"] == 1
     assert stats["en"]["open"] == 1 and stats["en"]["stopped_at"] == {"inhouse_signals": 1}

@@ -109,6 +109,13 @@ def test_the_version_changes_with_the_content(tmp_path):
     assert first != second
 
 
+def test_a_comment_or_blank_line_leaves_the_version_alone(tmp_path):
+    """Open conversations are migrated when the version changes: not for a comment."""
+    first = load_flow(write(tmp_path, VALID)).version
+    commented = "# reviewed by the consultants\n\n" + VALID.replace("\n", "  # note\n", 1)
+    assert load_flow(write(tmp_path, commented)).version == first
+
+
 @pytest.mark.parametrize(
     ("old", "new", "words", "anchor"),
     [

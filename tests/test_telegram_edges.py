@@ -12,6 +12,7 @@ import time
 
 from PIL import Image
 
+from advisor.flow import default_flows_dir, load_flow
 from advisor.i18n import translator
 from advisor.messages import error_text
 from bot.service import AdvisorService
@@ -228,7 +229,7 @@ def test_an_answer_saved_just_before_a_crash_brings_its_next_question_once(emula
     # the answer was committed, then the process died before the next question went out
     with Store(tmp_path / "bot.db") as store:
         service = AdvisorService(FLOW, store)
-        person = service.person("telegram", ivy.id)
+        person = service.people.person("telegram", ivy.id)
         service.current(person)
         service.answer(person, "ongoing")
     with BotRunner(emulator, tmp_path / "bot.db"):
@@ -242,6 +243,34 @@ def test_an_answer_saved_just_before_a_crash_brings_its_next_question_once(emula
     situations = {o.text for o in FLOW.by_id["situation"].options}
     assert situations <= set(questions[0].buttons)
     assert rows(tmp_path / "bot.db", "SELECT count(*) FROM answers") == [(1,)]
+
+
+def test_text_before_any_conversation_says_once_how_to_begin(bot, emulator, tmp_path):
+    kim = emulator.user(7305, language_code="nl")
+    kim.send("hello?")
+    reply = kim.next_message()
+    assert reply.plain_text == translator("nl")("Send /start to begin.")
+    kim.send("/help")  # (the bot has handled everything before this)
+    kim.next_message()
+    assert len(bot_messages(kim)) == 2
+    assert rows(tmp_path / "bot.db", "SELECT count(*) FROM conversations") == [(0,)]
+
+
+def test_a_returning_person_hears_that_the_questions_changed_and_keeps_answers(emulator, tmp_path):
+    lou = emulator.user(7306)
+    with BotRunner(emulator, tmp_path / "bot.db"):
+        lou.send("/start")
+        walk(lou, PEAKS_PATH[:2])
+        next_question(lou)
+    text = (default_flows_dir() / "advisor.yaml").read_text(encoding="utf-8")
+    (tmp_path / "advisor.yaml").write_text(text.replace("Mostly complex", "Mostly hard"))
+    with BotRunner(emulator, tmp_path / "bot.db", flow=load_flow(tmp_path / "advisor.yaml")):
+        lou.send("/start")
+        welcome = lou.next_message()
+        question = next_question(lou)
+    assert "The questions were updated since your last visit" in welcome.plain_text
+    assert question.plain_text.startswith("3/")
+    assert rows(tmp_path / "bot.db", "SELECT count(*) FROM answers WHERE action='answer'") == [(2,)]
 
 
 def test_language_after_finishing_changes_the_language_and_starts_nothing(bot, emulator, tmp_path):

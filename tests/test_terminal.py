@@ -8,13 +8,17 @@ import sqlite3
 import subprocess
 import sys
 
-# ongoing, peaks, none, mixed, 12 000, one language, lower cost, yes, long-term, a year, three
-# or four years, per hour, two years' daily figures, processes written, owner yes, no,
-# not started, recordings, continuity plan: 19 questions
-ANSWERS = [
-    *("1", "4", "5", "2", "12 000", "1", "4", "1", "2", "3", "3", "3", "1", "1", "1", "2"),
-    *("1", "1", "1"),
-]
+from testkit.people import FLOW, PEAKS, asked, typed_lines
+
+ONE_GOAL = {
+    **PEAKS,
+    "goals": ["cost"],
+    "quality_access": ["recordings"],
+    "security_checks": ["continuity_plan"],
+}
+ANSWERS = typed_lines(FLOW, ONE_GOAL)  # option numbers, one line per question asked
+QUESTIONS = len(ANSWERS)
+FIRST_TOTAL = asked(FLOW, ONE_GOAL)[0][0].total  # the first question's estimate of the total
 
 
 def chat(db, *args, stdin="", lang="en"):
@@ -36,7 +40,8 @@ def test_a_scripted_conversation_reaches_the_summary_and_saves_it(tmp_path):
     db = tmp_path / "a.db"
     result = chat(db, "--user", "ann", stdin="\n".join(ANSWERS) + "\n")
     assert result.returncode == 0, result.stderr
-    assert "[1/22]" in result.stdout and "[19/19]" in result.stdout
+    assert f"[1/{FIRST_TOTAL}]" in result.stdout
+    assert f"[{QUESTIONS}/{QUESTIONS}]" in result.stdout
     assert "Recommendation: Outsource the overflow, keep the core in-house" in result.stdout
     assert "The summary is saved." in result.stdout
     assert rows(db, "SELECT verdict FROM summaries") == [("overflow",)]
@@ -107,7 +112,7 @@ def test_killed_between_two_answers_it_resumes_at_the_right_question(tmp_path):
         "complexity",
         "monthly_contacts",
     ]
-    assert len(answered) == len(set(answered)) == 19
+    assert len(answered) == len(set(answered)) == QUESTIONS
     assert rows(db, "SELECT verdict FROM summaries") == [("overflow",)]
 
 

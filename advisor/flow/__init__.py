@@ -1,6 +1,6 @@
 """The decision path as data: the model, the loader that checks a flow file, and its graph.
 
-`flow/advisor.yaml` is read by `load_flow` into a frozen `Flow`; `successors` tells which
+`flows/advisor.yaml` is read by `load_flow` into a frozen `Flow`; `successors` tells which
 question may come next.
 """
 
@@ -28,6 +28,7 @@ from .model import (
     Timeline,
     Verdict,
     VerdictRule,
+    yes_no_option,
 )
 
 __all__ = [
@@ -58,4 +59,5 @@ __all__ = [
     "load_flows",
     "open_flow",
     "successors",
+    "yes_no_option",
 ]

@@ -7,6 +7,7 @@ with any problem is refused whole, so a running bot never works on a half-valid 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,8 +59,17 @@ def load_flow(path: str | Path) -> Flow:
     except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise FlowError([f"{path}:{error_line(error) or 1}: invalid YAML: {problem}"]) from None
-    version = hashlib.sha256(raw_bytes).hexdigest()[:12]
-    return _Builder(path, data, version).build()
+    return _Builder(path, data, fingerprint(data)).build()
+
+
+def fingerprint(data: Any) -> str:
+    """The flow's version: a hash of what the file says, not of how it is written, so that
+    a comment or a reformatting does not move open conversations to a "new" flow."""
+    try:
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    except TypeError:  # keys of mixed types (a broken file): the loader will name them
+        canonical = repr(data)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
 
 def load_flows(directory: str | Path) -> dict[str, Flow]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..conditions import ALWAYS, NEVER, Condition
+from ..i18n import N_
 
 KINDS = ("single", "multiple", "yes_no", "number", "text")
 VERDICTS = ("outsource", "overflow", "partial", "in_house", "prepare_first")
@@ -23,6 +24,19 @@ class Option:
     id: str
     text: str
     exclusive: bool = False
+
+
+YES = Option("yes", N_("Yes"))
+NO = Option("no", N_("No"))
+UNSURE = Option(DONT_KNOW, N_("I don't know"))
+YES_NO_VALUES = {YES.id: True, NO.id: False, UNSURE.id: DONT_KNOW}  # option id -> the answer
+
+
+def yes_no_option(value: Any) -> str | None:
+    """The option id of a yes/no answer (True, False or DONT_KNOW)."""
+    if value is True or value is False:
+        return YES.id if value else NO.id
+    return UNSURE.id if value == DONT_KNOW else None
 
 
 @dataclass(frozen=True)
@@ -190,7 +204,10 @@ class Flow:
     following: Mapping[str, tuple[str, ...]] = field(repr=False, default_factory=dict)
 
     def options_for(self, question: Question, answers: Mapping[str, Any]) -> tuple[Option, ...]:
-        """The options shown now: for `options_from`, the ones chosen in that question."""
+        """The options shown now: for `options_from`, the ones chosen in that question; a
+        yes/no question has Yes, No and maybe I don't know, numbered like any other."""
+        if question.kind == "yes_no":
+            return (YES, NO, UNSURE) if question.dont_know else (YES, NO)
         if question.options_from is None:
             return question.options
         source = self.by_id[question.options_from]

@@ -35,12 +35,12 @@ async def language(update: Update, context: AdvisorContext) -> None:
 async def choose_language(update: Update, context: AdvisorContext) -> None:
     """A language button (`l:`): speak it from now on and show where we are."""
     query = query_of(update)
-    code = context.match.group(1)
+    code = callbacks.word(context.match)
     if code not in LANGUAGES:
         await refuse_forged(update, context)
         return
     service = context.service
-    context.person = service.set_language(context.user, code)
+    context.person = service.people.set_language(context.user, code)
     context.t = t = translator(code)
     await answer_press(query)
     await remove_buttons(query)
@@ -146,7 +146,7 @@ async def confirm_delete(update: Update, context: AdvisorContext) -> None:
     """The answer to /delete (`x:`)."""
     query, t = query_of(update), context.t
     await answer_press(query)
-    if context.match.group(1) == "delete":
+    if callbacks.word(context.match) == "delete":
         context.service.delete(context.user)
         text = t(N_("Done: your data is erased. /start begins a new conversation."))
     else:

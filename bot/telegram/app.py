@@ -105,6 +105,8 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
         "mylink": consultants.mylink,
         "clients": consultants.clients,
     }
+    missing = {name for name, _ in render.COMMANDS} - commands.keys()
+    assert not missing, f"commands in the menu without a handler: {missing}"
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback))
     presses = (

@@ -70,5 +70,20 @@ def consent(consultant_id: int, granted: bool) -> str:
 
 
 def at(match: Match[str]) -> At:
-    """Where a conversation press was made (the first two groups of its pattern)."""
+    """Where a conversation press was made (ANSWER, TOGGLE, DONE, BACK, RESTART)."""
     return At(int(match.group(1)), int(match.group(2)))
+
+
+def option(match: Match[str]) -> tuple[At, int]:
+    """Where an ANSWER or TOGGLE press was made, and the number of its option."""
+    return at(match), int(match.group(3))
+
+
+def word(match: Match[str]) -> str:
+    """What a LANGUAGE, EXPORT or DELETE press carries: `sv`, `pdf`, `delete` ..."""
+    return match.group(1)
+
+
+def consent_given(match: Match[str]) -> tuple[int, bool]:
+    """The consultant of a CONSENT press, and whether the client agreed."""
+    return int(match.group(1)), match.group(2) == "1"

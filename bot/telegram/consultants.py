@@ -13,28 +13,24 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 
-from advisor.i18n import LANGUAGES, N_, Translator, negotiate, translator
+from advisor.i18n import LANGUAGES, N_, translator
 from advisor.report import verdict_title
 
-from ..service import Consultant, Recommendation, User
+from ..consulting import share_link
+from ..service import Consultant, Recommendation
 from . import callbacks, render
 from .context import AdvisorContext, answer_press, chat_of, query_of, say, sender_of
 from .exports import export_clients
 from .showing import refuse_forged
 
 log = logging.getLogger(__name__)
-CODE = re.compile(r"^c?([a-z2-7]{16})$")
+SECRET = r"[a-z2-7]{16}"  # a consultant's code and an invite code alike (base32)
+CODE = re.compile(rf"^c?({SECRET})$")
 STATUS = {
     "not_started": N_("not started"),
     "in_progress": N_("in progress"),
     "finished": N_("finished"),
 }
-
-
-def share_link(username: str, consultant: Consultant, language: str | None = None) -> str:
-    """The deep link a consultant sends: `c<code>`, with `_l<lang>` to preset a language."""
-    payload = f"c{consultant.code}" + (f"_l{language}" if language else "")
-    return f"https://t.me/{username}?start={payload}"
 
 
 def code_in(text: str) -> str | None:
@@ -78,9 +74,8 @@ async def ask_consent(update: Update, context: AdvisorContext, code: str) -> Non
 async def consent(update: Update, context: AdvisorContext) -> None:
     """A consent button (`k:`); one that is not this person's to press is refused."""
     query, t = query_of(update), context.t
-    match = context.match
-    granted = match.group(2) == "1"
-    consultant = context.service.consultants.consent(context.user, int(match.group(1)), granted)
+    consultant_id, granted = callbacks.consent_given(context.match)
+    consultant = context.service.consultants.consent(context.user, consultant_id, granted)
     if consultant is None:
         await refuse_forged(update, context)
         return
@@ -103,7 +98,8 @@ async def notify(update: Update, context: AdvisorContext, rec: Recommendation) -
     service = context.service
     flags = {f.id: f for f in service.flow.flags}
     for consultant, account in service.consultants.to_notify(context.user):
-        t = translator(_language_of(consultant, account))
+        language = service.people.language_for(account, account.language or consultant.language)
+        t = translator(language)
         top = [t(flags[i].title) for i in rec.flags[:3] if i in flags]
         text = t(
             N_("Your client {client} has finished: {verdict}."),
@@ -117,15 +113,9 @@ async def notify(update: Update, context: AdvisorContext, rec: Recommendation) -
             await update.get_bot().send_message(int(account.external_id), escape(text))
         except Forbidden:
             log.warning("consultant %s blocked the bot", consultant.id)
-            service.note_blocked("telegram", account.external_id, True)
+            service.people.note_blocked("telegram", account.external_id, True)
         except TelegramError as error:
             log.error("could not notify consultant %s: %s", consultant.id, error)
-
-
-def _language_of(consultant: Consultant, account: User) -> str:
-    if account.language_chosen and account.language:
-        return account.language
-    return account.language or negotiate(consultant.language)
 
 
 # -- the consultant's side ------------------------------------------------------------------------
@@ -147,7 +137,7 @@ async def redeem(update: Update, context: AdvisorContext) -> None:
     t = context.t
     code = (context.args or [""])[0].strip().lower()
     consultant = None
-    if re.fullmatch(r"[a-z2-7]{16}", code):
+    if re.fullmatch(SECRET, code):
         sender = sender_of(update)
         consultant = context.service.consultants.redeem(
             code, name=sender.full_name, telegram_id=sender.id
@@ -157,18 +147,16 @@ async def redeem(update: Update, context: AdvisorContext) -> None:
         return
     text = t(N_("Welcome, {name}! You are now registered as a consultant."), name=consultant.name)
     await say(update, text)
-    await send_link(update, context, consultant, t)
+    await send_link(update, context, consultant)
 
 
 async def mylink(update: Update, context: AdvisorContext) -> None:
     if (consultant := await _consultant(update, context)) is not None:
-        await send_link(update, context, consultant, context.t)
+        await send_link(update, context, consultant)
 
 
-async def send_link(
-    update: Update, context: AdvisorContext, consultant: Consultant, t: Translator
-) -> None:
-    username = context.bot.username
+async def send_link(update: Update, context: AdvisorContext, consultant: Consultant) -> None:
+    t, username = context.t, context.bot.username
     lines = [
         escape(t(N_("Share this link with your clients:"))),
         escape(share_link(username, consultant)),
@@ -199,7 +187,7 @@ async def clients(update: Update, context: AdvisorContext) -> None:
     if consultant is None:
         return
     if context.args and context.args[0].lower() == "export":
-        await export_clients(update, context, consultant, t)
+        await export_clients(update, context, consultant)
         return
     found = context.service.consultants.clients(consultant)
     if not found:

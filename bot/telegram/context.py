@@ -91,11 +91,11 @@ async def resolve(update: Update, context: AdvisorContext) -> None:
     if tg_user is None:
         context.person, context.t = None, translator(DEFAULT_LANGUAGE)
         return
-    person = service.person(
+    person = service.people.person(
         "telegram", tg_user.id, name=tg_user.full_name, language_tag=tg_user.language_code
     )
     context.person = person
-    context.t = translator(service.language_for(person, tg_user.language_code))
+    context.t = translator(service.people.language_for(person, tg_user.language_code))
 
 
 def chat_of(update: Update) -> Chat:

@@ -47,7 +47,7 @@ async def start(update: Update, context: AdvisorContext) -> None:
     parts = _payload(context.args).split("_")
     language = next((p[1:] for p in parts if p.startswith("l") and p[1:] in LANGUAGES), None)
     if language:
-        context.person = context.service.set_language(context.user, language)
+        context.person = context.service.people.set_language(context.user, language)
         context.t = translator(language)
     code = next((c for p in parts if (c := code_in(p))), None)
     await begin(update, context, code)
@@ -58,26 +58,17 @@ async def begin(update: Update, context: AdvisorContext, code: str | None) -> No
     t = context.t
     step = context.service.current(context.user, t.language)
     name = update.effective_user.first_name if update.effective_user else ""
-    await say(update, greeting(context.service.flow, t, resumed=step.resumed, name=name or ""))
+    text = greeting(
+        context.service.flow, t, resumed=step.resumed, name=name or "", migrated=step.migrated
+    )
+    await say(update, text)
     if code:
         await ask_consent(update, context, code)
     await show(update, context, step)
 
 
 async def help_command(update: Update, context: AdvisorContext) -> None:
-    text = context.t(
-        N_(
-            "I help you decide whether to outsource your customer service, and how. "
-            "Answer the questions with the buttons; type numbers when asked.\n\n"
-            "/start – start or continue\n/back – previous question\n"
-            "/restart – start over\n/summary – your latest recommendation\n"
-            "/export – your recommendation as a PDF\n"
-            "/language – change the language\n/settings – language and privacy\n"
-            "/privacy – what is stored and who sees it\n/delete – delete all your data\n"
-            "/help – this help"
-        )
-    )
-    await say(update, text)
+    await say(update, render.help_text(context.t))
 
 
 async def not_text(update: Update, context: AdvisorContext) -> None:
@@ -108,13 +99,9 @@ async def typed(update: Update, context: AdvisorContext) -> None:
         await begin(update, context, code)
         return
     service, t = context.service, context.t
-    step = await _act(
-        update,
-        context,
-        lambda: service.answer(context.user, text, locale=t.language, typed=True),
-        show_again=True,
-    )
-    if step is not None:
+    if step := await _act(
+        update, context, lambda: service.answer(context.user, text, locale=t.language, typed=True)
+    ):
         await _answered(update, context, step, None)
 
 
@@ -124,9 +111,7 @@ async def typed(update: Update, context: AdvisorContext) -> None:
 async def choose(update: Update, context: AdvisorContext) -> None:
     """A press on an option of a single choice or yes/no question (`a:`)."""
     query = query_of(update)
-    match = context.match
-    option = int(match.group(3))
-    at = callbacks.at(match)
+    at, option = callbacks.option(context.match)
     if step := await _act(
         update, context, lambda: context.service.choose(context.user, at, option)
     ):
@@ -137,8 +122,7 @@ async def tick(update: Update, context: AdvisorContext) -> None:
     """Tick or untick an option of a multiple choice (`t:`): the ticks are stored, and the
     keyboard shows them."""
     query = query_of(update)
-    match = context.match
-    at, option = callbacks.at(match), int(match.group(3))
+    at, option = callbacks.option(context.match)
     step = await _act(update, context, lambda: context.service.select(context.user, at, option))
     if step is None or not isinstance(step.turn, Asking):
         return
@@ -176,33 +160,38 @@ async def restart_press(update: Update, context: AdvisorContext) -> None:
 # -- internals --------------------------------------------------------------------------------
 
 
-async def _act(
-    update: Update, context: AdvisorContext, action: Callable[[], T], show_again: bool = False
-) -> T | None:
-    """Run one service call; on refusal tell the person why and return None."""
-    query, t = update.callback_query, context.t
+async def _act(update: Update, context: AdvisorContext, action: Callable[[], T]) -> T | None:
+    """Run one service call; on a refusal tell the person why and return None."""
     try:
         return action()
     except StaleConversation:
         await refuse(update, context)
     except InvalidAnswer as error:
-        if query is not None and error.code == "unknown_option":
-            await refuse_forged(update, context)  # a button no question of ours has
-            return None
-        if query is not None and error.code == "choose_at_least_one":
-            await answer_press(query, error_text(error, t), alert=True)  # Done with no tick
-            return None
-        if query is not None:
-            await answer_press(query)
-        await say(update, error_text(error, t))
-        if (show_again and error.code in ("use_buttons",)) or error.code == "already_finished":
-            await show_open(update, context)
+        await _explain(update, context, error)
     except StorageError as error:
         log.error("update %s: storage: %s", update.update_id, error)
-        if query is not None:
-            await answer_press(query)
-        await say(update, error_text(error.code, t))
+        if update.callback_query is not None:
+            await answer_press(update.callback_query)
+        await say(update, error_text(error.code, context.t))
     return None
+
+
+async def _explain(update: Update, context: AdvisorContext, error: InvalidAnswer) -> None:
+    """An answer the advisor cannot take: a press gets a notice on the button, a typed
+    answer a message (and the question again when it needs buttons)."""
+    query, t = update.callback_query, context.t
+    if query is not None:
+        if error.code == "unknown_option":
+            await refuse_forged(update, context)  # a button no question of ours has
+        else:  # Done with nothing ticked
+            await answer_press(query, error_text(error, t), alert=True)
+        return
+    if error.code == "already_finished":  # nothing open: where the person stands, once
+        await show_open(update, context)
+        return
+    await say(update, error_text(error, t))
+    if error.code == "use_buttons":
+        await show_open(update, context)
 
 
 async def _answered(
@@ -225,7 +214,7 @@ async def _transcript(
     update: Update, context: AdvisorContext, step: Step, query: CallbackQuery | None
 ) -> None:
     """Edit the answered question into a transcript line with the answer and no buttons."""
-    prompt: Prompt | None = step.answered
+    prompt: Prompt | None = step.turn.answered
     if prompt is None:
         return
     value = step.stored.conversation.answers.get(prompt.id)

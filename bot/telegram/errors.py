@@ -14,11 +14,11 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
-from advisor.i18n import N_, translator
+from advisor.i18n import N_
 from advisor.messages import error_text
 
 from ..service import StorageError
-from .context import AdvisorContext, answer_press, say
+from .context import AdvisorContext, answer_press, resolve, say
 from .showing import show_open
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ async def error(update: object, context: AdvisorContext) -> None:
     sender = update.effective_user if isinstance(update, Update) else None
     if isinstance(failure, Forbidden) and sender is not None:
         log.warning("update %s: user %s blocked the bot", update_id, sender.id)
-        service.note_blocked("telegram", sender.id, True)
+        service.people.note_blocked("telegram", sender.id, True)
         return
     if isinstance(failure, StorageError | TelegramError):
         log.error("update %s: %s: %s", update_id, type(failure).__name__, failure)
@@ -43,9 +43,8 @@ async def error(update: object, context: AdvisorContext) -> None:
     if update.effective_chat.type != ChatType.PRIVATE:
         return  # nothing goes to a group, not even an apology
     try:
-        person = service.person("telegram", sender.id)
-        context.person = person
-        context.t = t = translator(service.language_for(person, sender.language_code))
+        await resolve(update, context)  # an error handler's context is a fresh one
+        t = context.t
         if update.callback_query is not None:
             await answer_press(update.callback_query)
         if isinstance(failure, StorageError):

@@ -6,10 +6,11 @@ from telegram import Update
 from telegram.constants import ChatAction
 
 from advisor import export
-from advisor.i18n import N_, Translator
+from advisor.i18n import N_
 from advisor.report import verdict_title
 
-from ..service import Consultant, User
+from ..service import Consultant
+from . import callbacks
 from .context import AdvisorContext, answer_press, chat_of, query_of, say
 from .showing import send_report
 
@@ -29,18 +30,18 @@ async def summary(update: Update, context: AdvisorContext) -> None:
 async def export_command(update: Update, context: AdvisorContext) -> None:
     """/export sends the latest recommendation as a PDF; `/export md` as Markdown."""
     kind = "md" if context.args and context.args[0].lower() in ("md", "markdown") else "pdf"
-    await send_export(update, context, context.user, kind)
+    await send_export(update, context, kind)
 
 
 async def export_press(update: Update, context: AdvisorContext) -> None:
     """The PDF and Markdown buttons under a recommendation (`e:`)."""
     await answer_press(query_of(update))
-    await send_export(update, context, context.user, context.match.group(1))
+    await send_export(update, context, callbacks.word(context.match))
 
 
-async def send_export(update: Update, context: AdvisorContext, user: User, kind: str) -> None:
+async def send_export(update: Update, context: AdvisorContext, kind: str) -> None:
     t = context.t
-    found = context.service.latest_summary(user)
+    found = context.service.latest_summary(context.user)
     if found is None:
         text = N_(
             "You have no finished recommendation to export yet. Answer the questions to get one: "
@@ -61,11 +62,9 @@ async def send_export(update: Update, context: AdvisorContext, user: User, kind:
     )
 
 
-async def export_clients(
-    update: Update, context: AdvisorContext, consultant: Consultant, t: Translator
-) -> None:
+async def export_clients(update: Update, context: AdvisorContext, consultant: Consultant) -> None:
     """/clients export: a CSV of the consenting clients' summaries and a PDF of each."""
-    service = context.service
+    service, t = context.service, context.t
     pairs = list(service.consultants.client_summaries(consultant))
     chat = chat_of(update)
     if not pairs:

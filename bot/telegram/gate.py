@@ -71,4 +71,4 @@ async def _membership(update: Update, context: AdvisorContext) -> None:
         return
     status = change.new_chat_member.status
     blocked = status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    context.service.note_blocked("telegram", change.from_user.id, blocked)
+    context.service.people.note_blocked("telegram", change.from_user.id, blocked)

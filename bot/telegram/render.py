@@ -10,11 +10,10 @@ from html import escape
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
-from advisor.flow import DONT_KNOW, Flow
+from advisor.flow import Flow
 from advisor.i18n import LANGUAGES, N_, Translator
 from advisor.messages import progress_bar
 from advisor.report import (
-    DONT_KNOW_TEXT,
     Item,
     Report,
     answer_text,
@@ -23,7 +22,7 @@ from advisor.report import (
     severity_label,
 )
 
-from ..service import YES_NO, At, Prompt
+from ..service import At, Prompt
 from . import callbacks
 
 MESSAGE_LIMIT = 4096
@@ -37,6 +36,8 @@ VERDICT_ICONS = {
     "in_house": "🏠",
     "prepare_first": "🧭",
 }
+# the commands everyone has, for the "/" menu and /help (app.py gives each its handler;
+# consultants' /consultant, /mylink and /clients are told to consultants, not listed)
 COMMANDS = (
     ("start", N_("Start or continue the advisor")),
     ("back", N_("Go back one question")),
@@ -59,6 +60,15 @@ HINTS = {
 def menu(t: Translator) -> list[BotCommand]:
     """The "/" command menu in a language."""
     return [BotCommand(name, t(description)) for name, description in COMMANDS]
+
+
+def help_text(t: Translator) -> str:
+    intro = N_(
+        "I help you decide whether to outsource your customer service, and how. "
+        "Answer the questions with the buttons; type numbers when asked."
+    )
+    lines = (f"/{name} – {t(description)}" for name, description in COMMANDS)
+    return t(intro) + "\n\n" + "\n".join(lines)
 
 
 def progress(prompt: Prompt) -> str:
@@ -92,34 +102,20 @@ def keyboard(
 
     `ticked` are the options ticked so far; by default a question's earlier answer."""
     rows: list[list[InlineKeyboardButton]] = []
-    if prompt.kind == "multiple":
-        chosen = set(prompt.default or () if ticked is None else ticked)
-        for i, option in enumerate(prompt.options):
-            mark = CHECK if option.id in chosen else ""
-            data = callbacks.toggle(at, i)
-            rows.append([InlineKeyboardButton(mark + t(option.text), callback_data=data)])
-        rows.append([InlineKeyboardButton(t(N_("Done")), callback_data=callbacks.done(at))])
-    elif prompt.kind == "yes_no":
-        number = {value: n for n, value in YES_NO.items()}
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    t(N_("Yes")), callback_data=callbacks.answer(at, number[True])
-                ),
-                InlineKeyboardButton(
-                    t(N_("No")), callback_data=callbacks.answer(at, number[False])
-                ),
-            ]
+    chosen = prompt.chosen if ticked is None else set(ticked)
+    buttons = [
+        InlineKeyboardButton(
+            (CHECK if option.id in chosen else "") + t(option.text),
+            callback_data=(callbacks.toggle if prompt.multiple else callbacks.answer)(at, number),
         )
-        if prompt.question.dont_know:
-            data = callbacks.answer(at, number[DONT_KNOW])
-            rows.append([InlineKeyboardButton(t(DONT_KNOW_TEXT), callback_data=data)])
-    elif prompt.kind == "single":
-        for i, option in enumerate(prompt.options):
-            mark = CHECK if prompt.default == option.id else ""
-            rows.append(
-                [InlineKeyboardButton(mark + t(option.text), callback_data=callbacks.answer(at, i))]
-            )
+        for number, option in enumerate(prompt.options)
+    ]
+    if prompt.kind == "yes_no":
+        rows += [buttons[:2], *([b] for b in buttons[2:])]  # Yes and No side by side
+    else:
+        rows += ([b] for b in buttons)
+    if prompt.multiple:
+        rows.append([InlineKeyboardButton(t(N_("Done")), callback_data=callbacks.done(at))])
     if prompt.step > 1:
         rows.append(
             [
@@ -143,8 +139,10 @@ def export_keyboard(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("📄 " + t(N_("PDF report")), callback_data="e:pdf"),
-                InlineKeyboardButton("📝 Markdown", callback_data="e:md"),
+                InlineKeyboardButton(
+                    "📄 " + t(N_("PDF report")), callback_data=callbacks.export("pdf")
+                ),
+                InlineKeyboardButton("📝 Markdown", callback_data=callbacks.export("md")),
             ]
         ]
     )

@@ -1,6 +1,7 @@
 """Showing where a conversation stands: the next question, the recommendation, a refusal.
 
-Every feature's handlers end here after their service call.
+The conversation's handlers end here after their service call, and so do those of other
+features that lead back into the conversation (a language change, a consent answer).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from advisor.messages import error_text
 from advisor.picture import SCORECARD, scorecard_png
 from advisor.report import build_report
 
-from ..service import Asking, At, Finished, Recommendation, Step
+from ..service import Asking, Finished, Recommendation, Step
 from . import render
 from .context import AdvisorContext, answer_press, chat_of, say
 
@@ -56,16 +57,18 @@ async def refuse_forged(update: Update, context: AdvisorContext) -> None:
 
 
 async def show_open(update: Update, context: AdvisorContext) -> None:
-    """The open conversation's question again, or how to start one; never starts one."""
-    step = context.service.open(context.user)
+    """The open conversation's question again, or what there is instead; never starts one."""
+    service = context.service
+    step = service.open(context.user)
     if step is None:
-        text = context.t(
-            N_(
-                "Your conversation is finished. "
-                "/summary shows the recommendation, /restart starts over."
-            )
+        if service.latest_summary(context.user) is None:
+            await say(update, context.t(N_("Send /start to begin.")))
+            return
+        text = N_(
+            "Your conversation is finished. "
+            "/summary shows the recommendation, /restart starts over."
         )
-        await say(update, text)
+        await say(update, context.t(text))
         return
     await show(update, context, step)
 
@@ -81,7 +84,7 @@ async def show(update: Update, context: AdvisorContext, step: Step) -> None:
         await send_report(update, context, turn.recommendation)
         return
     prompt = turn.prompt
-    at = step_at(step)
+    at = step.at
     message = await chat.send_message(
         render.question_text(context.service.flow, prompt, t),
         reply_markup=render.keyboard(prompt, at, t, step.stored.ticks),
@@ -102,10 +105,6 @@ async def send_report(update: Update, context: AdvisorContext, rec: Recommendati
     if report.scorecard:  # where you stand at a glance; none when the work stays in-house
         picture = scorecard_png(report, t)
         await chat.send_photo(picture, caption=escape(t(SCORECARD)))
-
-
-def step_at(step: Step) -> At:
-    return At(step.stored.id, step.stored.seq)
 
 
 async def remove_buttons(query: CallbackQuery) -> None:
