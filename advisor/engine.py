@@ -355,7 +355,10 @@ class Engine:
     def _normalize_number(self, question: Question, value: Any, locale: str) -> int | float:
         if isinstance(value, bool):
             raise InvalidAnswer("not_a_number", value=str(value))
-        number = value if isinstance(value, int | float) else parse_number(str(value), locale)
+        if isinstance(value, int | float):
+            number: int | float | None = value
+        else:
+            number = parse_number(str(value), locale, whole=question.whole)
         if number is None or number != number or number in (float("inf"), float("-inf")):
             raise InvalidAnswer("not_a_number", value=str(value))
         if isinstance(number, float) and number.is_integer():

@@ -34,6 +34,10 @@ class Consulting:
 
     # -- a client ---------------------------------------------------------------------------
 
+    def is_code(self, code: str) -> bool:
+        """Whether a consultant has this code (a word typed alone may look like one)."""
+        return self._consultants.by_code(code) is not None
+
     def arrive(self, user: User, code: str) -> Consultant | None:
         """A person came through a consultant's link: the consultant to ask consent for, or
         None (an unknown or disabled code, or consent already given or refused)."""

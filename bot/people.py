@@ -29,6 +29,10 @@ class People:
             user = self._store.get_user(user.id) or user
         return user
 
+    def find(self, channel: str, external_id: str | int) -> User | None:
+        """The person behind a channel's id if they ever wrote to us; never writes."""
+        return self._store.find_user(channel, external_id)
+
     def language_for(self, user: User | None, language_tag: str | None = None) -> str:
         """The language to speak: the one the person chose, else their app's, else English."""
         if user is not None and user.language_chosen and user.language:

@@ -187,7 +187,8 @@ class _Injection:
     method: str
     remaining: int
     chat_id: int | None
-    error: ApiError | None  # None: drop the connection instead of answering
+    error: ApiError | None  # None: drop the connection instead of answering (unless late)
+    late: float | None = None  # carry the call out, then answer after this many seconds
 
 
 class ApiError(Exception):
@@ -717,13 +718,25 @@ class BotApiEmulator:
         """Make the next ``times`` calls of ``method`` close the connection without an answer."""
         self._add_injection(method, times, chat_id, None)
 
+    def inject_late_answer(
+        self, method: str, seconds: float, times: int = 1, chat_id: int | None = None
+    ) -> None:
+        """Carry out the next ``times`` calls of ``method`` but answer them only after
+        ``seconds``: a slow Telegram, past the client's read timeout."""
+        self._add_injection(method, times, chat_id, None, late=seconds)
+
     def _add_injection(
-        self, method: str, times: int, chat_id: int | None, error: ApiError | None
+        self,
+        method: str,
+        times: int,
+        chat_id: int | None,
+        error: ApiError | None,
+        late: float | None = None,
     ) -> None:
         if method.lower() not in self._methods:
             raise ValueError(f"the emulator has no method {method!r}")
         with self._cond:
-            self._injections.append(_Injection(method.lower(), times, chat_id, error))
+            self._injections.append(_Injection(method.lower(), times, chat_id, error, late))
 
     def block(self, user_id: int) -> None:
         """From now on, calls aimed at that user's chat fail with 403 like a blocked bot."""
@@ -846,7 +859,7 @@ class BotApiEmulator:
             if known is None:
                 raise ApiError(404, "Not Found: method not found")
             injection = self._take_injection(call)
-            if injection is not None and injection.error is None:
+            if injection is not None and injection.error is None and injection.late is None:
                 if request.transport is not None:
                     request.transport.close()
                 self._finish(call, 0)
@@ -861,6 +874,8 @@ class BotApiEmulator:
                 with self._cond:
                     result = handler(params)
             status, body = 200, {"ok": True, "result": result}
+            if injection is not None and injection.late is not None:
+                await asyncio.sleep(injection.late)  # done, but the answer comes late
         except ApiError as error:
             status, body = error.code, error.payload()
         except Exception as exc:  # a bug of the emulator: make it visible to the test

@@ -16,10 +16,11 @@ from .people import FLOW
 class BotRunner:
     """The bot as `advisor run` would run it (polling), but in-process so tests stay fast."""
 
-    def __init__(self, emulator, db_path: Path, flow=FLOW) -> None:
+    def __init__(self, emulator, db_path: Path, flow=FLOW, **config) -> None:
         self.emulator = emulator
         self.db_path = db_path
         self.flow = flow
+        self.config = config  # BotConfig fields to change, such as read_timeout
         self.store: Store | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -67,6 +68,7 @@ class BotRunner:
             api_url=self.emulator.base_url,
             max_rate=1000,
             retry_pauses=(0.01, 0.02, 0.04),  # the retries happen; the test need not wait
+            **self.config,
         )
         application = build_application(service, config)
         try:

@@ -129,6 +129,25 @@ def test_numbers_are_parsed_per_locale(text, locale, number):
     assert parse_number(text, locale) == number
 
 
+@pytest.mark.parametrize(
+    ("typed", "locale", "contacts"),
+    [
+        ("12.000", "en", 12000),
+        ("12,000", "sv", 12000),
+        ("12,500", "pl", 12500),
+        ("12,000,000", "nl", 12_000_000),
+        ("1.500", "fi", 1500),
+    ],
+)
+def test_contacts_typed_with_another_locales_separator_are_never_a_quiet_twelve(
+    typed, locale, contacts
+):
+    """A count has no decimals: a separator before three digits groups thousands anywhere."""
+    conversation = walk(BASE, upto="monthly_contacts")
+    answered = ENGINE.answer(conversation, typed, locale).conversation
+    assert answered.answers["monthly_contacts"] == contacts
+
+
 def test_a_risky_answer_gives_a_tip_once():
     conversation = walk(BASE, upto="contract_length")
     turn = ENGINE.answer(conversation, "1_year")

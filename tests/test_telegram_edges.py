@@ -49,7 +49,13 @@ def test_in_a_group_a_command_gets_one_pointer_and_nothing_personal(bot, emulato
     walk(ann, PEAKS_PATH)  # Ann has a recommendation that must never reach a group
     ann.wait_for(lambda: any(SAVED in (m.plain_text or "") for m in ann.messages))
     team = emulator.group(-100_777, "Sales team", kind="supergroup")
-    for command in ("/start@advisor_bot", "/summary", "/export md", "/privacy", "/clients export"):
+    for command in (
+        "/start@advisor_test_bot",
+        "/summary",
+        "/export md",
+        "/privacy",
+        "/clients export",
+    ):
         before = len(team.from_bot())
         team.send(ann, command)
         emulator.wait_for(lambda before=before: len(team.from_bot()) == before + 1)
@@ -217,7 +223,8 @@ def test_thirty_taps_on_an_answered_button_give_toasts_and_no_copies(bot, emulat
     questions = [m for m in bot_messages(hal) if m.buttons and m.message_id > first.message_id]
     assert len(questions) == 1
     assert rows(tmp_path / "bot.db", "SELECT count(*) FROM answers") == [(1,)]
-    toasts = [a.text for a in hal.callback_answers if a.update_id in taps[1:]]
+    # each tap says why it did nothing (taps beyond the twenty waiting are only answered)
+    toasts = [a.text for a in hal.callback_answers if a.update_id in taps[1:] and a.text]
     assert toasts and all("Already answered" in text for text in toasts)
 
 

@@ -6,7 +6,7 @@ import logging
 from html import escape
 
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 
 from advisor.i18n import LANGUAGES, N_, translator
 from advisor.report import verdict_title
@@ -153,5 +153,6 @@ async def confirm_delete(update: Update, context: AdvisorContext) -> None:
         text = t(N_("Nothing was deleted."))
     try:
         await query.edit_message_text(escape(text))
-    except BadRequest as error:
+    except TelegramError as error:  # the answer must reach them: as a new message, then
         log.debug("delete confirmation not edited: %s", error)
+        await say(update, text)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -34,6 +33,7 @@ from ..service import AdvisorService
 from . import account, callbacks, consultants, conversation, errors, exports, render, showing
 from .context import AdvisorContext, attach, resolve
 from .gate import gate
+from .limiter import FairRateLimiter
 from .ordering import PerUserUpdateProcessor
 from .request import PAUSES, AiohttpRequest
 from .webhook import serve
@@ -57,6 +57,8 @@ class BotConfig:
     max_rate: float = 30
     # the pauses before retrying a call that failed on the network (tests shorten them)
     retry_pauses: tuple[float, ...] = PAUSES
+    # how long an answer from the Bot API may take (getUpdates waits longer by its timeout)
+    read_timeout: float = 5.0
 
 
 def file_url_for(api_url: str) -> str:
@@ -67,14 +69,16 @@ def file_url_for(api_url: str) -> str:
 
 def build_application(service: AdvisorService, config: BotConfig) -> Application:
     """The Application with every handler, one per action, around one AdvisorService."""
-    transport = AiohttpRequest(connection_pool_size=64, pauses=config.retry_pauses)
+    transport = AiohttpRequest(
+        connection_pool_size=64, read_timeout=config.read_timeout, pauses=config.retry_pauses
+    )
     builder = (
         ApplicationBuilder()
         .token(config.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=AdvisorContext))
         .concurrent_updates(PerUserUpdateProcessor())
-        .rate_limiter(AIORateLimiter(overall_max_rate=config.max_rate, max_retries=3))
+        .rate_limiter(FairRateLimiter(overall_max_rate=config.max_rate, max_retries=3))
         # the long poll too: through httpx each poll cost about a millisecond of CPU, which at
         # low load is one per update; run() closes the one session however the run ends
         .request(transport)
@@ -125,7 +129,9 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
     application.add_handler(CallbackQueryHandler(showing.refuse_forged))  # no button of ours
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, conversation.typed))
     application.add_handler(MessageHandler(filters.COMMAND, conversation.help_command))
-    application.add_handler(MessageHandler(~filters.TEXT, conversation.not_text))
+    application.add_handler(
+        MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, conversation.not_text)
+    )
     application.add_error_handler(errors.error)
     return application
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -31,11 +30,11 @@ from ..service import (
 from . import callbacks, render
 from .consultants import ask_consent, code_in, notify
 from .context import AdvisorContext, answer_press, chat_of, query_of, say
+from .gate import START_PAYLOAD
 from .showing import refuse, refuse_forged, remove_buttons, show, show_open
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -94,11 +93,11 @@ async def typed(update: Update, context: AdvisorContext) -> None:
     """A typed message: the answer to a number or text question, else a gentle pointer."""
     text = update.effective_message.text if update.effective_message else ""
     text = text or ""
-    if code := code_in(text):
+    service, t = context.service, context.t
+    if (code := code_in(text)) and service.consultants.is_code(code):
         # desktop clients may drop the start payload: the code typed alone works the same
         await begin(update, context, code)
         return
-    service, t = context.service, context.t
     if step := await _act(
         update, context, lambda: service.answer(context.user, text, locale=t.language, typed=True)
     ):
@@ -205,9 +204,11 @@ async def _answered(
     ]
     if query is not None:
         jobs.append(answer_press(query))
-    await asyncio.gather(*jobs)
-    if isinstance(step.turn, Finished):
-        await notify(update, context, step.turn.recommendation)
+    try:
+        await asyncio.gather(*jobs)
+    finally:  # the consultant hears of it even if the client's own messages failed
+        if isinstance(step.turn, Finished):
+            await notify(update, context, step.turn.recommendation)
 
 
 async def _transcript(
@@ -241,7 +242,7 @@ async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> No
 def _payload(args: list[str] | None) -> str:
     if not args:
         return ""
-    if not PAYLOAD.match(args[0]):
+    if not START_PAYLOAD.fullmatch(args[0]):
         log.info("ignored a start payload that is not [A-Za-z0-9_-]{1,64}")
         return ""
     return args[0]

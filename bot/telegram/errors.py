@@ -3,7 +3,8 @@ sure the person is not left waiting.
 
 What the person did is already saved when a send fails (a 500, "message to edit not
 found"), so after a failure they get a short note and the current question again, in the
-language they chose. The handler never raises.
+language they chose; after a time-out, which may have delivered the message late, nothing
+is sent again. The handler never raises.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, TelegramError, TimedOut
 
 from advisor.i18n import N_
 from advisor.messages import error_text
@@ -49,6 +50,10 @@ async def error(update: object, context: AdvisorContext) -> None:
             await answer_press(update.callback_query)
         if isinstance(failure, StorageError):
             await say(update, error_text(failure.code, t))
+        elif isinstance(failure, TimedOut):
+            # the message may have arrived late: sending it again could double it (a press on
+            # the answered question brings the current one back, see showing.refuse)
+            return
         elif isinstance(failure, TelegramError):
             await say(update, t(NOT_THROUGH))
             await show_open(update, context)

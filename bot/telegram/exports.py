@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from html import escape
+
 from telegram import Update
 from telegram.constants import ChatAction
+from telegram.error import TelegramError
 
 from advisor import export
 from advisor.i18n import N_
@@ -13,6 +17,8 @@ from ..service import Consultant
 from . import callbacks
 from .context import AdvisorContext, answer_press, chat_of, query_of, say
 from .showing import send_report
+
+log = logging.getLogger(__name__)
 
 
 async def summary(update: Update, context: AdvisorContext) -> None:
@@ -57,9 +63,8 @@ async def send_export(update: Update, context: AdvisorContext, kind: str) -> Non
         data = export.markdown(flow, rec, t, created).encode("utf-8")
     else:
         data = export.pdf(flow, rec, t, created)
-    await chat.send_document(
-        data, filename=export.file_name(found, kind), caption=verdict_title(flow, rec, t)
-    )
+    caption = escape(verdict_title(flow, rec, t))
+    await chat.send_document(data, filename=export.file_name(found, kind), caption=caption)
 
 
 async def export_clients(update: Update, context: AdvisorContext, consultant: Consultant) -> None:
@@ -73,8 +78,20 @@ async def export_clients(update: Update, context: AdvisorContext, consultant: Co
         return
     summaries = [found for _, found in pairs]
     await chat.send_document(export.csv_bytes(service.flow, summaries), filename="clients.csv")
+    failed = 0
     for client, found in pairs:
         data = export.pdf(service.flow, found.recommendation, t, found.created_at)
-        await chat.send_document(
-            data, filename=export.file_name(found, "pdf"), caption=client.name or ""
+        try:  # one report that does not go through must not keep back the others
+            await chat.send_document(
+                data, filename=export.file_name(found, "pdf"), caption=escape(client.name or "")
+            )
+        except TelegramError as error:
+            log.warning("update %s: a client's report not sent: %s", update.update_id, error)
+            failed += 1
+    if failed:
+        text = t.plural(
+            "{n} report could not be sent; /clients export tries again.",
+            "{n} reports could not be sent; /clients export tries again.",
+            failed,
         )
+        await say(update, text)

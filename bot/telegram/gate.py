@@ -10,6 +10,7 @@ or unblocked the bot (`my_chat_member`) is noted here too.
 from __future__ import annotations
 
 import logging
+import re
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -17,7 +18,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from advisor.i18n import N_, negotiate, translator
+from advisor.i18n import N_, translator
 
 from .context import AdvisorContext, answer_press
 
@@ -26,6 +27,7 @@ PRIVATE_ONLY = N_(
     "I work in a private chat only, so that your answers stay yours. Talk to me there:"
 )
 OPEN_PRIVATE = N_("Open the private chat")
+START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a t.me start link may carry
 
 
 async def gate(update: Update, context: AdvisorContext) -> None:
@@ -46,17 +48,26 @@ async def gate(update: Update, context: AdvisorContext) -> None:
 
 
 async def _point_to_private(update: Update, context: AdvisorContext) -> None:
-    """A command in a group gets one pointer to the private chat; a press, a toast."""
+    """A command for us in a group gets one pointer to the private chat; a press, a toast."""
     sender = update.effective_user
-    t = translator(negotiate(sender.language_code if sender else None))
+    people = context.service.people
+    person = people.find("telegram", sender.id) if sender else None
+    t = translator(people.language_for(person, sender.language_code if sender else None))
     query = update.callback_query
     if query is not None:
         await answer_press(query, t(PRIVATE_ONLY))
         return
     message = update.message
-    if message is None or not (message.text or "").startswith("/"):
-        return  # ordinary group talk is not for the advisor
-    link = f"https://t.me/{context.bot.username}"
+    if message is None:
+        return
+    command, _, payload = (message.text or "").partition(" ")
+    name, _, addressee = command.partition("@")
+    username = context.bot.username or ""
+    if not name.startswith("/") or (addressee and addressee.lower() != username.lower()):
+        return  # ordinary group talk, or a command for another bot: not for the advisor
+    link = f"https://t.me/{username}"
+    if name == "/start" and START_PAYLOAD.fullmatch(payload.strip()):
+        link += f"?start={payload.strip()}"  # a consultant's link shared in a group
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(t(OPEN_PRIVATE), url=link)]])
     try:
         await message.reply_text(escape(t(PRIVATE_ONLY)), reply_markup=markup)

@@ -1,37 +1,56 @@
-"""Concurrency across users, order within one user.
+"""Concurrency across users, order within one user, and no one person holding up the rest.
 
 python-telegram-bot's `concurrent_updates` runs every update at once; two quick presses of
 one user could then interleave. This processor gives each user a lock, held only while that
-user has an update in flight, so memory does not grow with the number of users.
+user has an update in flight, so memory does not grow with the number of users. The limit
+on updates handled at once is taken only after the user's lock: updates waiting for their
+own user's earlier ones hold no place, so one person's flood does not queue everyone else.
+Beyond `MAX_WAITING` waiting updates, a person's further updates are dropped (a press is
+still answered, so its button stops spinning).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextlib
+import logging
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
+
+log = logging.getLogger(__name__)
+MAX_WAITING = 20  # per person: more than anyone taps in the time one update takes
+UNBOUNDED = 1 << 20  # PTB's own limit holds its place while waiting: ours replaces it
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(UNBOUNDED)
+        self._working = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _user_key(update)
         if key is None:
-            await coroutine
+            async with self._working:
+                await coroutine
+            return
+        if self._waiting.get(key, 0) >= MAX_WAITING:
+            log.warning("user %s: %s updates waiting already; one dropped", key, MAX_WAITING)
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()
+            await _stop_spinner(update)
             return
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._working:
                 await coroutine
         finally:
             self._waiting[key] -= 1
@@ -44,6 +63,14 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         pass
+
+
+async def _stop_spinner(update: object) -> None:
+    """A dropped press is still answered, so that its button stops spinning."""
+    query = update.callback_query if isinstance(update, Update) else None
+    if query is not None:
+        with contextlib.suppress(TelegramError):
+            await query.answer()
 
 
 def _user_key(update: object) -> int | None:

@@ -5,9 +5,12 @@ showed most of its CPU per update inside httpx and httpcore's connection pool, w
 idle connection on every request. aiohttp's client does the same work for a fraction of the cost,
 so the bot talks to Telegram through this class instead.
 
-A connection error or timeout is retried a few times with growing pauses before the error
-reaches the handlers; a Bot API answer (even an error) is never retried here, and 429s are
-the rate limiter's to wait out.
+A request that failed on the network is retried a few times with growing pauses before
+the error reaches the handlers, except one whose answer did not come in time: Telegram may
+have done it, so it is repeated only if doing it twice changes nothing (`get…`, `edit…`,
+`answerCallbackQuery` ...); a second `sendMessage` would be a second message, so that one
+ends in TimedOut. A Bot API answer (even an error) is never retried here, and 429s are the
+rate limiter's.
 """
 
 from __future__ import annotations
@@ -89,12 +92,22 @@ class AiohttpRequest(BaseRequest):
                 ) as response:
                     return response.status, await response.read()
             except (TimeoutError, aiohttp.ClientError) as error:
-                if pause is None:
+                if pause is None or not _may_repeat(url, error):
                     raise _failure(error) from error
                 name = type(error).__name__
                 log.warning("Bot API request failed (%s); retrying in %.1f s", name, pause)
                 await asyncio.sleep(pause)
         raise AssertionError("unreachable")
+
+
+# methods whose second call changes nothing more than the first
+REPEATABLE = ("get", "edit", "set", "delete", "answerCallbackQuery", "sendChatAction", "close")
+
+
+def _may_repeat(url: str, error: BaseException) -> bool:
+    """Whether a failed call may be made again: not one Telegram may have carried out."""
+    answer_late = isinstance(error, aiohttp.SocketTimeoutError)  # sent; no answer in time
+    return not answer_late or url.rsplit("/", 1)[-1].startswith(REPEATABLE)
 
 
 def _body(request_data: RequestData | None) -> tuple[object, dict[str, str] | None]:
