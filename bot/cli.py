@@ -116,6 +116,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             message = str(error).replace(token, "<token>")
             print(f"advisor: cannot reach the Bot API: {message}", file=sys.stderr)
             return 1
+        if service.gone is not None:
+            print(f"advisor: stopped: {service.gone}; restore it and start again", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -56,18 +56,10 @@ class Consulting:
     def consents_of(self, user: User) -> list[Consent]:
         return self._consultants.consents_of(user.id)
 
-    def to_notify(self, user: User) -> Iterator[tuple[Consultant, User]]:
-        """The consultants this client shares with who can be told on Telegram, with their
-        own accounts. Left out: those who never wrote to the bot (Telegram lets no bot
-        write first) and those who blocked it. Reads only."""
-        for consultant in self._consultants.sharing_with(user.id):
-            if not consultant.telegram_id:
-                continue
-            account = self._store.find_user("telegram", consultant.telegram_id)
-            if account is not None and account.active:
-                yield consultant, account
-
     # -- a consultant ---------------------------------------------------------------------
+
+    def get(self, consultant_id: int) -> Consultant | None:
+        return self._consultants.get(consultant_id)
 
     def of_telegram(self, telegram_id: int | str) -> Consultant | None:
         return self._consultants.by_telegram(telegram_id)

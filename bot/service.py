@@ -10,6 +10,7 @@ front ends' vocabulary, re-exported here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,11 @@ from advisor.engine import (
 )
 from advisor.flow import Flow, Option, Question
 from storage import (
+    HANDLING,
     Client,
     Consent,
     Consultant,
+    Owed,
     StaleConversation,
     StorageError,
     Store,
@@ -38,9 +41,11 @@ from storage import (
 )
 
 from .consulting import Consulting
+from .deliveries import Deliveries
 from .people import People
 
 __all__ = [  # the vocabulary of the front ends
+    "HANDLING",
     "AdvisorService",
     "Asking",
     "At",
@@ -49,6 +54,7 @@ __all__ = [  # the vocabulary of the front ends
     "Consultant",
     "Finished",
     "InvalidAnswer",
+    "Owed",
     "Prompt",
     "Recommendation",
     "StaleConversation",
@@ -77,6 +83,7 @@ class Step:
     turn: Turn
     resumed: bool = False
     migrated: bool = False
+    owed: tuple[Owed, ...] = ()  # what finishing owes: the report, consultants' news
 
     @property
     def at(self) -> At:
@@ -87,8 +94,9 @@ class Step:
 class AdvisorService:
     """One flow and one database. A conversation method reads the conversation once, lets
     the engine take one step and commits it in one transaction (a conversation on an older
-    flow is first migrated, which is one more write). `people` and `consultants` are the
-    doors for who is talking and for consultants."""
+    flow is first migrated, which is one more write). Beside it, three doors of their own:
+    `people` (who is talking, in which language), `consultants`, and `deliveries` (the
+    updates that arrive and what the advisor owes)."""
 
     def __init__(self, flow: Flow, store: Store) -> None:
         self.flow = flow
@@ -96,6 +104,7 @@ class AdvisorService:
         self._store = store
         self.people = People(store)
         self.consultants = Consulting(store)
+        self.deliveries = Deliveries(store)
 
     @classmethod
     def at_path(cls, flow: Flow, path: str | Path | None = None) -> AdvisorService:
@@ -198,8 +207,18 @@ class AdvisorService:
     def latest_summary(self, user: User) -> Summary | None:
         return self._store.latest_summary(user.id)
 
+    # -- the database file ------------------------------------------------------------------
+
+    @property
+    def gone(self) -> StorageError | None:
+        """Why the database can no longer be written (deleted or replaced), or None."""
+        return self._store.file.gone
+
+    def when_gone(self, callback: Callable[[], None]) -> None:
+        self._store.file.when_gone(callback)
+
     def delete(self, user: User) -> int:
-        """Erase everything about the person (answers, summaries, consents)."""
+        """Erase everything about the person (answers, summaries, consents, their row)."""
         return self._store.delete_user_data(user.id)
 
     def _asking(
@@ -232,14 +251,22 @@ class AdvisorService:
             value=turn.conversation.answers[question],
             recommendation=turn.recommendation if isinstance(turn, Finished) else None,
         )
-        return Step(new, turn)
+        return Step(new, turn, owed=self._owed(new))
 
     def _resume(self, stored: StoredConversation) -> Step:
-        """What a stored conversation shows; one of an older flow version is migrated first."""
+        """What a stored conversation shows; one of an older flow version is migrated first
+        (and may finish on the way)."""
         migrated = stored.conversation.flow_version != self.flow.version
         if migrated:
             stored = self._migrate(stored)
-        return Step(stored, self._engine.resume(stored.conversation), True, migrated)
+        turn = self._engine.resume(stored.conversation)
+        return Step(stored, turn, True, migrated, self._owed(stored))
+
+    def _owed(self, stored: StoredConversation) -> tuple[Owed, ...]:
+        """What this step owes: only a step that finished the conversation owes anything."""
+        if stored.status != "finished":
+            return ()
+        return tuple(self._store.deliveries.owed(user_id=stored.user_id))
 
     def _migrate(self, stored: StoredConversation) -> StoredConversation:
         migrated = self._engine.migrate(stored.conversation)

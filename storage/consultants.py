@@ -7,14 +7,13 @@ consultant is enabled; every query here filters on both, so no caller can forget
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
-from .db import first, now_iso, write
+from .db import DatabaseFile, first, now_iso
 from .records import Summary, summary_of
 
 CODE_BYTES = 10  # 80 random bits: a share code cannot be guessed from ids or by trying
@@ -59,16 +58,18 @@ class Consent:
 class Consultants:
     """The consultant verbs of a Store (`store.consultants`)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, file: DatabaseFile) -> None:
+        self._file = file
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return self._file.reader().execute(sql, params)
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> Consultant | None:
-        row = self.db.conn.execute(sql, params).fetchone()
+        row = self._execute(sql, params).fetchone()
         return _consultant(row) if row else None
 
     def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Consultant]:
-        rows = self.db.conn.execute(sql, params).fetchall()
-        return [_consultant(row) for row in rows]
+        return [_consultant(row) for row in self._execute(sql, params).fetchall()]
 
     _COLUMNS = "id, code, name, telegram_id, language, enabled, created_at"
 
@@ -80,20 +81,24 @@ class Consultants:
         language: str | None = None,
         now: str | None = None,
     ) -> Consultant:
-        code = new_code()
-        with write(self.db) as conn:
-            cursor = conn.execute(
-                "INSERT INTO consultants (code, name, telegram_id, language, enabled, created_at) "
-                "VALUES (?, ?, ?, ?, 1, ?)",
-                (
-                    code,
-                    name,
-                    None if telegram_id is None else str(telegram_id),
-                    language,
-                    now or now_iso(),
-                ),
+        params = (
+            new_code(),
+            name,
+            None if telegram_id is None else str(telegram_id),
+            language,
+            now or now_iso(),
+        )
+        return self._added(
+            self._file.write(
+                lambda conn: (
+                    conn.execute(
+                        "INSERT INTO consultants (code, name, telegram_id, language, enabled, "
+                        "created_at) VALUES (?, ?, ?, ?, 1, ?)",
+                        params,
+                    ).lastrowid
+                )
             )
-        return self._added(cursor.lastrowid)
+        )
 
     def _added(self, consultant_id: int | None) -> Consultant:
         """The consultant just inserted (its row id is known once the insert has run)."""
@@ -124,58 +129,66 @@ class Consultants:
             consultant = self.get(int(id_or_code))
         if consultant is None:
             return None
-        with write(self.db) as conn:
-            conn.execute("UPDATE consultants SET enabled = 0 WHERE id = ?", (consultant.id,))
+        self._file.write(
+            lambda conn: conn.execute(
+                "UPDATE consultants SET enabled = 0 WHERE id = ?", (consultant.id,)
+            )
+        )
         return self.get(consultant.id)
 
     # -- invites ---------------------------------------------------------------------------------
 
     def invite(self, *, now: str | None = None) -> str:
-        code = new_code()
-        with write(self.db) as conn:
-            conn.execute(
-                "INSERT INTO invites (code, created_at) VALUES (?, ?)", (code, now or now_iso())
+        code, stamp = new_code(), now or now_iso()
+        self._file.write(
+            lambda conn: conn.execute(
+                "INSERT INTO invites (code, created_at) VALUES (?, ?)", (code, stamp)
             )
+        )
         return code
 
     def redeem(
         self, code: str, *, name: str, telegram_id: str | int, now: str | None = None
     ) -> Consultant | None:
         """Turn a one-time invite into a consultant; None when the code is unknown or used."""
-        now = now or now_iso()
-        with write(self.db) as conn:
+        stamp = now or now_iso()
+
+        def job(conn: sqlite3.Connection) -> int | None:
             cursor = conn.execute(
                 "UPDATE invites SET redeemed_at = ? WHERE code = ? AND redeemed_at IS NULL",
-                (now, code),
+                (stamp, code),
             )
             if cursor.rowcount != 1:
                 return None
             cursor = conn.execute(
                 "INSERT INTO consultants (code, name, telegram_id, enabled, created_at) "
                 "VALUES (?, ?, ?, 1, ?)",
-                (new_code(), name, str(telegram_id), now),
+                (new_code(), name, str(telegram_id), stamp),
             )
-            consultant_id = cursor.lastrowid
             conn.execute(
-                "UPDATE invites SET consultant_id = ? WHERE code = ?", (consultant_id, code)
+                "UPDATE invites SET consultant_id = ? WHERE code = ?", (cursor.lastrowid, code)
             )
-        return self._added(consultant_id)
+            return cursor.lastrowid
+
+        consultant_id = self._file.write(job)
+        return None if consultant_id is None else self._added(consultant_id)
 
     # -- clients and consent ----------------------------------------------------------------------
 
     def link_client(self, user_id: int, consultant: Consultant, *, now: str | None = None) -> str:
         """Note that a user came through a consultant's link; returns the current consent."""
-        now = now or now_iso()
-        with write(self.db) as conn:
-            conn.execute(
+        params = (user_id, consultant.id, now or now_iso(), PENDING)
+        self._file.write(
+            lambda conn: conn.execute(
                 "INSERT OR IGNORE INTO clients (user_id, consultant_id, invited_at, consent) "
                 "VALUES (?, ?, ?, ?)",
-                (user_id, consultant.id, now, PENDING),
+                params,
             )
+        )
         return self.consent(user_id, consultant.id) or PENDING
 
     def consent(self, user_id: int, consultant_id: int) -> str | None:
-        row = self.db.conn.execute(
+        row = self._execute(
             "SELECT consent FROM clients WHERE user_id = ? AND consultant_id = ?",
             (user_id, consultant_id),
         ).fetchone()
@@ -185,8 +198,9 @@ class Consultants:
         self, user_id: int, consultant_id: int, granted: bool, *, now: str | None = None
     ) -> bool:
         """Grant, refuse or withdraw; False when this user never came through that consultant."""
-        now = now or now_iso()
-        with write(self.db) as conn:
+        stamp = now or now_iso()
+
+        def job(conn: sqlite3.Connection) -> bool:
             current = conn.execute(
                 "SELECT consent FROM clients WHERE user_id = ? AND consultant_id = ?",
                 (user_id, consultant_id),
@@ -199,17 +213,19 @@ class Consultants:
             conn.execute(
                 "UPDATE clients SET consent = ?, consent_at = ? "
                 "WHERE user_id = ? AND consultant_id = ?",
-                (consent, now, user_id, consultant_id),
+                (consent, stamp, user_id, consultant_id),
             )
             conn.execute(
                 "INSERT INTO consent_events (user_id, consultant_id, consent, at) "
                 "VALUES (?, ?, ?, ?)",
-                (user_id, consultant_id, consent, now),
+                (user_id, consultant_id, consent, stamp),
             )
-        return True
+            return True
+
+        return self._file.write(job)
 
     def consents_of(self, user_id: int) -> list[Consent]:
-        rows = self.db.conn.execute(
+        rows = self._execute(
             f"SELECT {', '.join('c.' + c for c in self._COLUMNS.split(', '))}, "
             "k.consent, k.consent_at FROM clients k JOIN consultants c ON c.id = k.consultant_id "
             "WHERE k.user_id = ? ORDER BY k.invited_at",
@@ -230,7 +246,7 @@ class Consultants:
         """A consultant's consenting clients with their latest conversation's state."""
         if not consultant.enabled:
             return []
-        rows = self.db.conn.execute(
+        rows = self._execute(
             """
             SELECT u.id, u.name, k.consent_at,
                    (SELECT status FROM conversations v WHERE v.user_id = u.id
@@ -260,7 +276,7 @@ class Consultants:
         """The latest finished summary of each consenting client (nothing when disabled)."""
         for client in self.clients_of(consultant):
             row = first(
-                self.db.conn.execute(
+                self._execute(
                     "SELECT * FROM summaries WHERE user_id = ? ORDER BY id DESC LIMIT 1",
                     (client.user_id,),
                 )

@@ -104,3 +104,14 @@ def summary_of(row: Mapping[str, Any]) -> Summary:
         row["created_at"],
         Recommendation.from_dict(json.loads(row["data"])),
     )
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What the advisor owes a person: their report (`consultant_id` None), or a
+    notification to a consultant they share with that they have finished."""
+
+    id: int
+    user: User
+    summary: Summary
+    consultant_id: int | None

@@ -10,17 +10,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlite_utils import Database
-
-from .db import rows
+from .db import DatabaseFile, rows
 from .records import Summary, summary_of
 
 
 class Reports:
     """The reporting queries of a Store (`store.reports`)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, file: DatabaseFile) -> None:
+        self._file = file
 
     def summaries(
         self,
@@ -51,14 +49,14 @@ class Reports:
             params.append(conversation_id)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        cursor = self.db.conn.cursor()
+        cursor = self._file.reader().cursor()
         cursor.execute(sql + " ORDER BY s.id", params)
         for row in rows(cursor):
             yield summary_of(row)
 
     def stats(self) -> dict[str, Any]:
         """Started, finished and abandoned conversations, where people stop, verdicts, flags."""
-        conn = self.db.conn
+        conn = self._file.reader()
         by_language: dict[str, dict[str, Any]] = {}
 
         def bucket(language: str | None) -> dict[str, Any]:

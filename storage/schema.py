@@ -139,3 +139,29 @@ def m003_ticks(db: Database) -> None:
     """The options ticked so far on the current multiple-choice question, so that quick
     presses each count, in order, and survive a restart of the bot."""
     db.table("conversations").add_column("ticks", str)
+
+
+@migrations()
+def m004_inbox_outbox(db: Database) -> None:
+    """Exactly once: every update is kept from its arrival until its effect is committed
+    (a repeated update id is dropped), and what the advisor owes a person (the report, a
+    consultant's notification) waits in the outbox until it is sent."""
+    db.table("inbox").create(
+        {"update_id": int, "body": str, "received_at": str, "done_at": str},
+        pk="update_id",
+        not_null={"received_at"},
+    )
+    db.table("inbox").create_index(["done_at"])
+    db.table("outbox").create(
+        {
+            "id": int,
+            "user_id": int,
+            "summary_id": int,
+            "consultant_id": int,  # none: the report to the person; else a notification
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"user_id", "summary_id", "created_at"},
+    )
+    db.table("outbox").create_index(["sent_at"])

@@ -1,8 +1,9 @@
 """Everything the advisor keeps, in one SQLite file: a few verbs, each one transaction.
 
-Only the storage package writes SQL (this module, and `consultants.py` beside it). Every
-answer is committed (with the conversation's new state) before the next question is shown,
-so a process killed at any moment resumes at the same question with every earlier answer.
+Only the storage package writes SQL (this module, `consultants.py` and `deliveries.py`
+beside it), and only through the file's writer thread (`db.py`). Every answer is committed
+(with the conversation's new state) before the next question is shown, so a process killed
+at any moment resumes at the same question with every earlier answer.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from sqlite_utils import Database
 
 from advisor.advice import Recommendation
 from advisor.engine import Conversation
@@ -22,15 +23,15 @@ from advisor.engine import Conversation
 from .consultants import Consultants
 from .db import (
     BUSY_TIMEOUT,
+    DatabaseFile,
     StaleConversation,
     default_path,
     first,
     now_iso,
-    open_database,
     rows,
     to_json,
-    write,
 )
+from .deliveries import Deliveries, owe
 from .records import StoredConversation, Summary, User, conversation_of, summary_of, user_of
 from .reports import Reports
 from .schema import migrations
@@ -41,12 +42,13 @@ class Store:
 
     def __init__(self, path: str | Path | None = None, *, timeout: float = BUSY_TIMEOUT) -> None:
         self.path = str(path or default_path())
-        self.db = open_database(self.path, timeout)
-        self.consultants = Consultants(self.db)
-        self.reports = Reports(self.db)
+        self.file = DatabaseFile(self.path, timeout)
+        self.consultants = Consultants(self.file)
+        self.reports = Reports(self.file)
+        self.deliveries = Deliveries(self.file)
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.file.close()
 
     def __enter__(self) -> Store:
         return self
@@ -54,14 +56,11 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction on this file (see `db.write`)."""
-        with write(self.db) as conn:
-            yield conn
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
+        return first(self.file.reader().execute(sql, params))
 
     def schema_version(self) -> list[str]:
-        return [m.name for m in migrations.applied(self.db)]
+        return [m.name for m in migrations.applied(Database(self.file.reader()))]
 
     # -- users -----------------------------------------------------------------------------
 
@@ -74,32 +73,41 @@ class Store:
         language: str | None = None,
         now: str | None = None,
     ) -> User:
-        """The user of a channel ('telegram', 'terminal'), created on first sight."""
+        """The user of a channel ('telegram', 'terminal'), created on first sight; their
+        name kept up to date. Writes only when something is new."""
         external_id = str(external_id)
         row = self._user_row(channel, external_id)
         if row is not None and (name is None or row["name"] == name):
             return user_of(row)
-        now = now or now_iso()
-        with self.write() as conn:
+        stamp = now or now_iso()
+
+        def job(conn: sqlite3.Connection) -> dict[str, Any]:
             if row is None:
                 conn.execute(
                     "INSERT OR IGNORE INTO users (channel, external_id, name, language, "
                     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (channel, external_id, name, language, now, now),
+                    (channel, external_id, name, language, stamp, stamp),
                 )
             else:
                 conn.execute(
-                    "UPDATE users SET name = ?, updated_at = ? WHERE id = ?", (name, now, row["id"])
+                    "UPDATE users SET name = ?, updated_at = ? WHERE id = ?",
+                    (name, stamp, row["id"]),
                 )
-        row = self._user_row(channel, external_id)
-        assert row is not None, "the user was just written"
-        return user_of(row)
+            found = first(
+                conn.execute(
+                    "SELECT * FROM users WHERE channel = ? AND external_id = ?",
+                    (channel, external_id),
+                )
+            )
+            assert found is not None
+            return found
+
+        return user_of(self.file.write(job))
 
     def _user_row(self, channel: str, external_id: str) -> dict[str, Any] | None:
-        cursor = self.db.conn.execute(
+        return self._read(
             "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
         )
-        return first(cursor)
 
     def find_user(self, channel: str, external_id: str | int) -> User | None:
         """The user of a channel's id, if they have ever written; never creates one."""
@@ -107,38 +115,42 @@ class Store:
         return user_of(row) if row else None
 
     def get_user(self, user_id: int) -> User | None:
-        row = first(self.db.conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)))
+        row = self._read("SELECT * FROM users WHERE id = ?", (user_id,))
         return user_of(row) if row else None
 
     def set_language(self, user_id: int, language: str, *, now: str | None = None) -> None:
         """Remember a language the user chose; it wins over what their client says."""
-        with self.write() as conn:
+        stamp = now or now_iso()
+
+        def job(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE users SET language = ?, language_chosen = 1, updated_at = ? WHERE id = ?",
-                (language, now or now_iso(), user_id),
+                (language, stamp, user_id),
             )
             conn.execute(
                 "UPDATE conversations SET language = ? WHERE user_id = ? AND status = 'open'",
                 (language, user_id),
             )
 
+        self.file.write(job)
+
     def set_active(self, user_id: int, active: bool, *, now: str | None = None) -> None:
-        with self.write() as conn:
-            conn.execute(
+        self.file.write(
+            lambda conn: conn.execute(
                 "UPDATE users SET active = ?, updated_at = ? WHERE id = ?",
                 (int(active), now or now_iso(), user_id),
             )
+        )
 
     # -- conversations -----------------------------------------------------------------------
 
     def open_conversation(self, user_id: int) -> StoredConversation | None:
         """The user's unfinished conversation, if any."""
-        cursor = self.db.conn.execute(
+        row = self._read(
             "SELECT * FROM conversations WHERE user_id = ? AND status = 'open' "
             "ORDER BY id DESC LIMIT 1",
             (user_id,),
         )
-        row = first(cursor)
         return conversation_of(row) if row else None
 
     def start_conversation(
@@ -150,12 +162,13 @@ class Store:
         now: str | None = None,
     ) -> StoredConversation:
         """Begin a new conversation; an open one is kept in history as 'restarted'."""
-        now = now or now_iso()
-        with self.write() as conn:
+        stamp = now or now_iso()
+
+        def job(conn: sqlite3.Connection) -> int:
             conn.execute(
                 "UPDATE conversations SET status = 'restarted', updated_at = ? "
                 "WHERE user_id = ? AND status = 'open'",
-                (now, user_id),
+                (stamp, user_id),
             )
             cursor = conn.execute(
                 "INSERT INTO conversations (user_id, flow_id, flow_version, state, answers, path, "
@@ -169,14 +182,16 @@ class Store:
                     to_json(conversation.answers),
                     to_json(conversation.path),
                     language,
-                    now,
-                    now,
+                    stamp,
+                    stamp,
                 ),
             )
-            conversation_id = cursor.lastrowid
-        assert conversation_id is not None
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        conversation_id = self.file.write(job)
         return StoredConversation(
-            conversation_id, user_id, conversation, language, "open", 0, now, now, None
+            conversation_id, user_id, conversation, language, "open", 0, stamp, stamp, None
         )
 
     def record(
@@ -192,13 +207,17 @@ class Store:
     ) -> StoredConversation:
         """Append one step (an answer, a back) and save the new state, in one transaction.
 
-        With a recommendation the conversation is finished and its summary saved in the same
-        transaction. Raises StaleConversation when the conversation moved on meanwhile.
+        With a recommendation the conversation is finished, its summary saved and what that
+        owes put in the outbox, in the same transaction. Raises StaleConversation when the
+        conversation moved on meanwhile.
         """
-        now = now or now_iso()
+        stamp = now or now_iso()
         seq = stored.seq + 1
         finished = recommendation is not None
-        with self.write() as conn:
+        state = (to_json(new.answers), to_json(new.path), to_json(value))
+
+        def job(conn: sqlite3.Connection) -> None:
+            answers, path, answer = state
             cursor = conn.execute(
                 "UPDATE conversations SET flow_version = ?, state = ?, answers = ?, path = ?, "
                 "seq = ?, updated_at = ?, status = ?, finished_at = ?, ticks = NULL "
@@ -206,12 +225,12 @@ class Store:
                 (
                     new.flow_version,
                     new.state,
-                    to_json(new.answers),
-                    to_json(new.path),
+                    answers,
+                    path,
                     seq,
-                    now,
+                    stamp,
                     "finished" if finished else "open",
-                    now if finished else None,
+                    stamp if finished else None,
                     stored.id,
                     stored.seq,
                 ),
@@ -221,10 +240,10 @@ class Store:
             conn.execute(
                 "INSERT INTO answers (conversation_id, seq, action, question_id, value, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (stored.id, seq, action, question_id, to_json(value), now),
+                (stored.id, seq, action, question_id, answer, stamp),
             )
             if recommendation is not None:
-                conn.execute(
+                cursor = conn.execute(
                     "INSERT INTO summaries (conversation_id, user_id, flow_id, flow_version, "
                     "verdict, main_goal, flags, data, language, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -238,9 +257,13 @@ class Store:
                         to_json(recommendation.flags),
                         to_json(recommendation.to_dict()),
                         stored.language,
-                        now,
+                        stamp,
                     ),
                 )
+                assert cursor.lastrowid is not None
+                owe(conn, stored.user_id, cursor.lastrowid, stamp)
+
+        self.file.write(job)
         return StoredConversation(
             stored.id,
             stored.user_id,
@@ -249,8 +272,8 @@ class Store:
             "finished" if finished else "open",
             seq,
             stored.started_at,
-            now,
-            now if finished else None,
+            stamp,
+            stamp if finished else None,
         )
 
     def set_ticks(
@@ -260,31 +283,34 @@ class Store:
 
         Raises StaleConversation when the conversation moved on meanwhile.
         """
-        with self.write() as conn:
+        params = (to_json(ticks), now or now_iso(), stored.id, stored.seq)
+
+        def job(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
                 "UPDATE conversations SET ticks = ?, updated_at = ? "
                 "WHERE id = ? AND seq = ? AND status = 'open'",
-                (to_json(ticks), now or now_iso(), stored.id, stored.seq),
+                params,
             )
             if cursor.rowcount != 1:
                 raise StaleConversation(f"conversation {stored.id} is no longer at {stored.seq}")
+
+        self.file.write(job)
         return replace(stored, ticks=ticks)
 
     def steps(self, conversation_id: int) -> list[dict[str, Any]]:
         """The conversation's log, in order: action, question and value of each step."""
-        cursor = self.db.conn.execute(
+        cursor = self.file.reader().execute(
             "SELECT seq, action, question_id, value, created_at FROM answers "
             "WHERE conversation_id = ? ORDER BY seq",
             (conversation_id,),
         )
-        columns = [c[0] for c in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
-        for row in rows:
+        found = list(rows(cursor))
+        for row in found:
             row["value"] = json.loads(row["value"])
-        return rows
+        return found
 
     def conversations(self, user_id: int) -> list[StoredConversation]:
-        cursor = self.db.conn.execute(
+        cursor = self.file.reader().execute(
             "SELECT * FROM conversations WHERE user_id = ? ORDER BY id", (user_id,)
         )
         return [conversation_of(row) for row in rows(cursor)]
@@ -292,68 +318,97 @@ class Store:
     # -- summaries ---------------------------------------------------------------------------
 
     def latest_summary(self, user_id: int) -> Summary | None:
-        cursor = self.db.conn.execute(
+        row = self._read(
             "SELECT * FROM summaries WHERE user_id = ? ORDER BY id DESC LIMIT 1", (user_id,)
         )
-        row = first(cursor)
         return summary_of(row) if row else None
 
     # -- privacy and operations ------------------------------------------------------------
 
     def delete_user_data(self, user_id: int) -> int:
-        """Erase a user's conversations, answers, summaries and consents (GDPR erasure).
+        """Erase a person (GDPR erasure): their conversations, answers, summaries, consents,
+        what was owed to them, and their row with name and channel id. The freed pages are
+        overwritten (secure_delete) and the WAL checkpointed and emptied, so no copy stays in
+        the file. Consultants lose access in the same transaction. Returns the conversations
+        erased."""
 
-        The user row stays, emptied of name and language, so the person can start afresh;
-        consultants lose access in the same transaction. Returns the conversations erased.
-        """
-        with self.write() as conn:
-            conversations = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT id FROM conversations WHERE user_id = ?", (user_id,)
-                )
+        def job(conn: sqlite3.Connection) -> int:
+            ids = [
+                r[0]
+                for r in conn.execute("SELECT id FROM conversations WHERE user_id = ?", (user_id,))
             ]
-            _delete_conversations(conn, conversations)
-            conn.execute("DELETE FROM summaries WHERE user_id = ?", (user_id,))
-            conn.execute("DELETE FROM clients WHERE user_id = ?", (user_id,))
-            conn.execute("DELETE FROM consent_events WHERE user_id = ?", (user_id,))
-            conn.execute(
-                "UPDATE users SET name = NULL, language = NULL, language_chosen = 0 WHERE id = ?",
-                (user_id,),
-            )
-        return len(conversations)
+            _delete_conversations(conn, ids)
+            _delete_users(conn, [user_id])
+            return len(ids)
+
+        erased = self.file.write(job)
+        self.file.empty_wal()
+        return erased
 
     def purge(self, older_than: str) -> int:
-        """Delete finished, restarted and abandoned conversations last touched before a time.
+        """Delete finished, restarted and abandoned conversations last touched before a time,
+        and the people left with nothing (their names, ids and consent history with them).
 
-        An open conversation counts as abandoned once it has not moved since then.
-        Returns how many conversations were deleted.
+        An open conversation counts as abandoned once it has not moved since then. Returns
+        how many conversations were deleted.
         """
-        with self.write() as conn:
-            conversations = [
-                row[0]
-                for row in conn.execute(
+
+        def job(conn: sqlite3.Connection) -> int:
+            ids = [
+                r[0]
+                for r in conn.execute(
                     "SELECT id FROM conversations WHERE updated_at < ?", (older_than,)
                 )
             ]
-            _delete_conversations(conn, conversations)
-        return len(conversations)
+            _delete_conversations(conn, ids)
+            empty = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM users u WHERE updated_at < ? "
+                    "AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.user_id = u.id) "
+                    "AND NOT EXISTS (SELECT 1 FROM summaries s WHERE s.user_id = u.id)",
+                    (older_than,),
+                )
+            ]
+            _delete_users(conn, empty)
+            return len(ids)
+
+        purged = self.file.write(job)
+        self.deliveries.forget_done()
+        self.file.empty_wal()
+        return purged
 
     def backup(self, destination: str | Path) -> None:
         """A consistent copy of the live database (SQLite's online backup API)."""
         target = sqlite3.connect(str(destination))
         try:
             with target:
-                self.db.conn.backup(target)
+                self.file.reader().backup(target)
         finally:
             target.close()
         os.chmod(destination, 0o600)
 
 
 def _delete_conversations(conn: sqlite3.Connection, ids: list[int]) -> None:
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
         conn.execute(f"DELETE FROM answers WHERE conversation_id IN ({marks})", chunk)
+        conn.execute(
+            f"DELETE FROM outbox WHERE summary_id IN "
+            f"(SELECT id FROM summaries WHERE conversation_id IN ({marks}))",
+            chunk,
+        )
         conn.execute(f"DELETE FROM summaries WHERE conversation_id IN ({marks})", chunk)
         conn.execute(f"DELETE FROM conversations WHERE id IN ({marks})", chunk)
+
+
+def _delete_users(conn: sqlite3.Connection, ids: list[int]) -> None:
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for table in ("outbox", "summaries", "clients", "consent_events"):
+            conn.execute(f"DELETE FROM {table} WHERE user_id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM users WHERE id IN ({marks})", chunk)
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]

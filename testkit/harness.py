@@ -16,10 +16,13 @@ from .people import FLOW
 class BotRunner:
     """The bot as `advisor run` would run it (polling), but in-process so tests stay fast."""
 
-    def __init__(self, emulator, db_path: Path, flow=FLOW, **config) -> None:
+    def __init__(
+        self, emulator, db_path: Path, flow=FLOW, busy_timeout: float | None = None, **config
+    ) -> None:
         self.emulator = emulator
         self.db_path = db_path
         self.flow = flow
+        self.busy_timeout = busy_timeout  # how long a write waits for a lock (default 5 s)
         self.config = config  # BotConfig fields to change, such as read_timeout
         self.store: Store | None = None
         self._thread: threading.Thread | None = None
@@ -61,7 +64,10 @@ class BotRunner:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self.store = Store(self.db_path)
+        if self.busy_timeout is None:
+            self.store = Store(self.db_path)
+        else:
+            self.store = Store(self.db_path, timeout=self.busy_timeout)
         service = AdvisorService(self.flow, self.store)
         config = BotConfig(
             token=self.emulator.token,

@@ -9,7 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("advisor", "storage", "bot")
 # the service layer: the one door, the only part of bot/ that may reach storage and the engine
-SERVICE = {"bot/service.py", "bot/people.py", "bot/consulting.py", "bot/housekeeping.py"}
+SERVICE = {
+    "bot/service.py",
+    "bot/people.py",
+    "bot/consulting.py",
+    "bot/deliveries.py",
+    "bot/housekeeping.py",
+}
 
 
 def modules() -> dict[str, Path]:

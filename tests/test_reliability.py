@@ -89,14 +89,13 @@ def test_delete_erases_everything_after_a_confirmation(bot, emulator, tmp_path):
     db = tmp_path / "bot.db"
     assert rows(db, "SELECT count(*) FROM answers") == [(0,)]
     assert rows(db, "SELECT count(*) FROM conversations") == [(0,)]
-    assert rows(db, "SELECT name FROM users WHERE external_id = '1106'") == [(None,)]
+    assert rows(db, "SELECT name FROM users WHERE external_id = '1106'") == []  # no row left
 
 
 def test_a_locked_database_gets_a_try_again_later_and_loses_nothing(emulator, tmp_path):
     db = tmp_path / "bot.db"
     gil = emulator.user(1107)
-    with BotRunner(emulator, db) as runner:
-        runner.store.db.conn.execute("PRAGMA busy_timeout = 100")
+    with BotRunner(emulator, db, busy_timeout=0.1):
         gil.send("/start")
         first = next_question(gil)
         blocker = sqlite3.connect(db)

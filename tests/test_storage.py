@@ -19,7 +19,7 @@ ENGINE = Engine(FLOW)
 
 def test_a_new_file_is_owner_only_in_wal_mode_with_the_schema(tmp_path):
     with Store(tmp_path / "a.db") as store:
-        mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
+        mode = store.file.reader().execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
         assert store.schema_version() == [m.name for m in migrations._migrations]
     assert (tmp_path / "a.db").stat().st_mode & 0o777 == 0o600
@@ -128,19 +128,19 @@ def test_a_locked_database_is_waited_for_then_reported_busy_without_a_write(tmp_
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files anyway")
-def test_a_read_only_file_is_reported_unavailable(tmp_path):
+def test_a_read_only_file_is_refused_when_it_is_opened(tmp_path):
     path = tmp_path / "a.db"
     Store(path).close()
     path.chmod(0o400)
-    with pytest.raises(StorageError) as caught, Store(path) as store:
-        store.user("terminal", "fi")
-    assert caught.value.code == "unavailable"
+    with pytest.raises(StorageError) as caught:
+        Store(path)
+    assert caught.value.code == "unavailable" and "cannot write" in str(caught.value)
 
 
 def test_a_read_only_connection_is_reported_unavailable(tmp_path):
     path = tmp_path / "a.db"
     with Store(path) as store:
-        store.db.conn.execute("PRAGMA query_only = ON")
+        store.file.writer.submit(lambda conn: conn.execute("PRAGMA query_only = ON"), alone=True)
         with pytest.raises(StorageError) as caught:
             store.user("terminal", "gus")
     assert caught.value.code == "unavailable"

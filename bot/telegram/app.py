@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import signal
 from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from telegram import Update
@@ -33,8 +36,10 @@ from ..service import AdvisorService
 from . import account, callbacks, consultants, conversation, errors, exports, render, showing
 from .context import AdvisorContext, attach, resolve
 from .gate import gate
+from .inbox import InboxBot, replay
 from .limiter import FairRateLimiter
-from .ordering import PerUserUpdateProcessor
+from .ordering import MAX_AT_ONCE, PerUserUpdateProcessor
+from .outbox import deliver_all
 from .request import PAUSES, AiohttpRequest
 from .webhook import serve
 
@@ -72,23 +77,26 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
     transport = AiohttpRequest(
         connection_pool_size=64, read_timeout=config.read_timeout, pauses=config.retry_pauses
     )
-    builder = (
-        ApplicationBuilder()
-        .token(config.token)
-        .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .context_types(ContextTypes(context=AdvisorContext))
-        .concurrent_updates(PerUserUpdateProcessor())
-        .rate_limiter(FairRateLimiter(overall_max_rate=config.max_rate, max_retries=3))
+    base_url = config.api_url or "https://api.telegram.org/bot"
+    bot = InboxBot(
+        config.token,
+        base_url=base_url,
+        base_file_url=config.file_url or file_url_for(base_url),
         # the long poll too: through httpx each poll cost about a millisecond of CPU, which at
         # low load is one per update; run() closes the one session however the run ends
-        .request(transport)
-        .get_updates_request(transport)
-        .post_init(register_commands)
+        request=transport,
+        get_updates_request=transport,
+        defaults=Defaults(parse_mode=ParseMode.HTML),
+        rate_limiter=FairRateLimiter(overall_max_rate=config.max_rate, max_retries=3),
+        service=service,
     )
-    if config.api_url:
-        builder = builder.base_url(config.api_url).base_file_url(
-            config.file_url or file_url_for(config.api_url)
-        )
+    builder = (
+        ApplicationBuilder()
+        .bot(bot)
+        .context_types(ContextTypes(context=AdvisorContext))
+        .concurrent_updates(PerUserUpdateProcessor(MAX_AT_ONCE, handled=service.deliveries.handled))
+        .post_init(start_up)
+    )
     application = builder.build()
     attach(application, service)
     # first what is served at all (private chats), then who is writing, in which language
@@ -134,6 +142,22 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
     )
     application.add_error_handler(errors.error)
     return application
+
+
+async def start_up(application: Application) -> None:
+    """Before the first update: threads for the database, the command menus, then what a
+    stopped process left: updates not handled, and what it owed people."""
+    # one thread for each update that may be handled at once, so none waits for a thread
+    # while others wait for a locked database
+    executor = ThreadPoolExecutor(MAX_AT_ONCE + 8, thread_name_prefix="advisor")
+    asyncio.get_running_loop().set_default_executor(executor)
+    service: AdvisorService = application.bot_data["service"]
+    # the database file deleted or replaced under us: stop as an operator would (the
+    # command line then says why); nothing more is acknowledged to Telegram
+    service.when_gone(lambda: os.kill(os.getpid(), signal.SIGTERM))
+    await register_commands(application)
+    await replay(application)
+    await deliver_all(application.bot, service)
 
 
 async def register_commands(application: Application) -> None:

@@ -11,15 +11,14 @@ import re
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 
-from advisor.i18n import LANGUAGES, N_, translator
-from advisor.report import verdict_title
+from advisor.i18n import LANGUAGES, N_
 
 from ..consulting import share_link
-from ..service import Consultant, Recommendation
+from ..service import Consultant
 from . import callbacks, render
-from .context import AdvisorContext, answer_press, chat_of, query_of, say, sender_of
+from .context import AdvisorContext, answer_press, chat_of, in_thread, query_of, say, sender_of
 from .exports import export_clients
 from .showing import refuse_forged
 
@@ -45,7 +44,7 @@ def code_in(text: str) -> str | None:
 async def ask_consent(update: Update, context: AdvisorContext, code: str) -> None:
     """A client came through a consultant's link: ask, once, whether to share."""
     t = context.t
-    consultant = context.service.consultants.arrive(context.user, code)
+    consultant = await in_thread(context.service.consultants.arrive, context.user, code)
     if consultant is None:
         return
     text = t(
@@ -75,7 +74,9 @@ async def consent(update: Update, context: AdvisorContext) -> None:
     """A consent button (`k:`); one that is not this person's to press is refused."""
     query, t = query_of(update), context.t
     consultant_id, granted = callbacks.consent_given(context.match)
-    consultant = context.service.consultants.consent(context.user, consultant_id, granted)
+    consultant = await in_thread(
+        context.service.consultants.consent, context.user, consultant_id, granted
+    )
     if consultant is None:
         await refuse_forged(update, context)
         return
@@ -93,36 +94,11 @@ async def consent(update: Update, context: AdvisorContext) -> None:
         log.debug("update %s: consent message not edited: %s", update.update_id, error)
 
 
-async def notify(update: Update, context: AdvisorContext, rec: Recommendation) -> None:
-    """Tell every consultant this client shares with that a recommendation is ready."""
-    service = context.service
-    flags = {f.id: f for f in service.flow.flags}
-    for consultant, account in service.consultants.to_notify(context.user):
-        language = service.people.language_for(account, account.language or consultant.language)
-        t = translator(language)
-        top = [t(flags[i].title) for i in rec.flags[:3] if i in flags]
-        text = t(
-            N_("Your client {client} has finished: {verdict}."),
-            client=context.user.name or t(N_("a client")),
-            verdict=verdict_title(service.flow, rec, t),
-        )
-        if top:
-            text += "\n" + t(N_("Top red flags: {flags}"), flags=t.list(top))
-        text += "\n" + t(N_("/clients shows all your clients."))
-        try:
-            await update.get_bot().send_message(int(account.external_id), escape(text))
-        except Forbidden:
-            log.warning("consultant %s blocked the bot", consultant.id)
-            service.people.note_blocked("telegram", account.external_id, True)
-        except TelegramError as error:
-            log.error("could not notify consultant %s: %s", consultant.id, error)
-
-
 # -- the consultant's side ------------------------------------------------------------------------
 
 
 async def _consultant(update: Update, context: AdvisorContext) -> Consultant | None:
-    consultant = context.service.consultants.of_telegram(sender_of(update).id)
+    consultant = await in_thread(context.service.consultants.of_telegram, sender_of(update).id)
     if consultant is None:
         text = N_(
             "This command is for registered consultants. If you have an invite code, "
@@ -139,8 +115,8 @@ async def redeem(update: Update, context: AdvisorContext) -> None:
     consultant = None
     if re.fullmatch(SECRET, code):
         sender = sender_of(update)
-        consultant = context.service.consultants.redeem(
-            code, name=sender.full_name, telegram_id=sender.id
+        consultant = await in_thread(
+            context.service.consultants.redeem, code, name=sender.full_name, telegram_id=sender.id
         )
     if consultant is None:
         await say(update, t(N_("That invite code is not valid or has been used already.")))
@@ -189,7 +165,7 @@ async def clients(update: Update, context: AdvisorContext) -> None:
     if context.args and context.args[0].lower() == "export":
         await export_clients(update, context, consultant)
         return
-    found = context.service.consultants.clients(consultant)
+    found = await in_thread(context.service.consultants.clients, consultant)
     if not found:
         text = N_("No client has shared a recommendation with you yet. /mylink gives your link.")
         await say(update, t(text))

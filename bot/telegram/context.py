@@ -2,16 +2,20 @@
 
 `resolve` runs first for every update (a TypeHandler in group -1) and puts the person and
 their translator on the context, so a handler reads `context.person` and `context.t`
-instead of looking them up again.
+instead of looking them up again. Every service call goes through `in_thread`: SQLite
+works on a worker thread, so the event loop never waits for the database, and a lock held
+by another process delays only those who need to write.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from html import escape
 from re import Match
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from telegram import CallbackQuery, Chat, Update
 from telegram import User as TelegramUser
@@ -20,10 +24,17 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from advisor.i18n import DEFAULT_LANGUAGE, Translator, translator
 
-from ..service import AdvisorService, User
+from ..service import HANDLING, AdvisorService, User
 
 log = logging.getLogger(__name__)
 PROMPT_CACHE = 10_000  # chats whose last question message id is remembered (cosmetic only)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def in_thread(call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """A service call on a worker thread (which sees the update being handled)."""
+    return await asyncio.to_thread(call, *args, **kwargs)
 
 
 class PromptMessages:
@@ -84,18 +95,40 @@ def attach(application: Application[Any, Any, Any, Any, Any, Any], service: Advi
     application.bot_data["prompts"] = PromptMessages()
 
 
-async def resolve(update: Update, context: AdvisorContext) -> None:
-    """Who is writing, in which language: once per update, before any handler."""
+async def resolve(update: Update, context: AdvisorContext, *, read_only: bool = False) -> None:
+    """Who is writing, in which language: once per update, before any handler.
+
+    A person is created on first sight, except by an update that only asks for help (or
+    with `read_only`, for the error handler): that one reads and never writes, so it is
+    answered even while the database is locked. From here on, the first write of the update
+    marks it done in the inbox (`HANDLING`).
+    """
     tg_user = update.effective_user
-    service = context.service
+    people = context.service.people
     if tg_user is None:
         context.person, context.t = None, translator(DEFAULT_LANGUAGE)
         return
-    person = service.people.person(
-        "telegram", tg_user.id, name=tg_user.full_name, language_tag=tg_user.language_code
-    )
+    if read_only or _asks_for_help_only(update):
+        person = await in_thread(people.find, "telegram", tg_user.id)
+    else:
+        person = await in_thread(
+            people.person,
+            "telegram",
+            tg_user.id,
+            name=tg_user.full_name,
+            language_tag=tg_user.language_code,
+        )
     context.person = person
-    context.t = translator(service.people.language_for(person, tg_user.language_code))
+    context.t = translator(people.language_for(person, tg_user.language_code))
+    HANDLING.set(update.update_id)
+
+
+def _asks_for_help_only(update: Update) -> bool:
+    message = update.message
+    if message is None:
+        return False
+    text = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    return not message.text or text.split("@")[0] == "/help"
 
 
 def chat_of(update: Update) -> Chat:

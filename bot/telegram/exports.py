@@ -14,23 +14,24 @@ from advisor.i18n import N_
 from advisor.report import verdict_title
 
 from ..service import Consultant
-from . import callbacks
-from .context import AdvisorContext, answer_press, chat_of, query_of, say
-from .showing import send_report
+from . import callbacks, outbox
+from .context import AdvisorContext, answer_press, chat_of, in_thread, query_of, say
 
 log = logging.getLogger(__name__)
 
 
 async def summary(update: Update, context: AdvisorContext) -> None:
     """/summary: the latest recommendation, as the chat shows it at the end."""
-    found = context.service.latest_summary(context.user)
+    found = await in_thread(context.service.latest_summary, context.user)
     if found is None:
         text = N_(
             "You have no finished recommendation yet. Answer the questions to get one: /start"
         )
         await say(update, context.t(text))
         return
-    await send_report(update, context, found.recommendation)
+    await outbox.send_report(
+        context.bot, chat_of(update).id, context.service, found.recommendation, context.t
+    )
 
 
 async def export_command(update: Update, context: AdvisorContext) -> None:
@@ -47,7 +48,7 @@ async def export_press(update: Update, context: AdvisorContext) -> None:
 
 async def send_export(update: Update, context: AdvisorContext, kind: str) -> None:
     t = context.t
-    found = context.service.latest_summary(context.user)
+    found = await in_thread(context.service.latest_summary, context.user)
     if found is None:
         text = N_(
             "You have no finished recommendation to export yet. Answer the questions to get one: "
@@ -70,7 +71,7 @@ async def send_export(update: Update, context: AdvisorContext, kind: str) -> Non
 async def export_clients(update: Update, context: AdvisorContext, consultant: Consultant) -> None:
     """/clients export: a CSV of the consenting clients' summaries and a PDF of each."""
     service, t = context.service, context.t
-    pairs = list(service.consultants.client_summaries(consultant))
+    pairs = await in_thread(lambda: list(service.consultants.client_summaries(consultant)))
     chat = chat_of(update)
     if not pairs:
         text = N_("No client has shared a recommendation with you yet. /mylink gives your link.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -22,18 +22,33 @@ from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
 log = logging.getLogger(__name__)
+MAX_AT_ONCE = 256  # updates handled at the same time, across everyone
 MAX_WAITING = 20  # per person: more than anyone taps in the time one update takes
 UNBOUNDED = 1 << 20  # PTB's own limit holds its place while waiting: ours replaces it
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    """`handled` is told each update id once it has been handled (or dropped)."""
+
+    def __init__(
+        self,
+        max_concurrent_updates: int = MAX_AT_ONCE,
+        handled: Callable[[int], None] | None = None,
+    ) -> None:
         super().__init__(UNBOUNDED)
         self._working = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._handled = handled
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await self._in_turn(update, coroutine)
+        finally:
+            if self._handled is not None and isinstance(update, Update):
+                self._handled(update.update_id)
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _user_key(update)
         if key is None:
             async with self._working:

@@ -7,7 +7,6 @@ features that lead back into the conversation (a language change, a consent answ
 from __future__ import annotations
 
 import logging
-from datetime import date
 from html import escape
 
 from telegram import CallbackQuery, Update
@@ -15,12 +14,10 @@ from telegram.error import BadRequest
 
 from advisor.i18n import N_
 from advisor.messages import error_text
-from advisor.picture import SCORECARD, scorecard_png
-from advisor.report import build_report
 
-from ..service import Asking, Finished, Recommendation, Step
-from . import render
-from .context import AdvisorContext, answer_press, chat_of, say
+from ..service import Asking, Finished, Step
+from . import outbox, render
+from .context import AdvisorContext, answer_press, chat_of, in_thread, say
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +29,9 @@ async def refuse(update: Update, context: AdvisorContext) -> None:
     if query is None:
         return
     service = context.service
-    step = service.open(context.user)
+    step = await in_thread(service.open, context.user)
     if step is None:
-        finished = service.latest_summary(context.user) is not None
+        finished = await in_thread(service.latest_summary, context.user) is not None
         # nothing stored: after /delete, or a button of a purged conversation
         why = "finished_press" if finished else "nothing_stored"
         await answer_press(query, error_text(why, context.t))
@@ -59,9 +56,12 @@ async def refuse_forged(update: Update, context: AdvisorContext) -> None:
 async def show_open(update: Update, context: AdvisorContext) -> None:
     """The open conversation's question again, or what there is instead; never starts one."""
     service = context.service
-    step = service.open(context.user)
+    if context.person is None:  # never wrote before (or only asked for help)
+        await say(update, context.t(N_("Send /start to begin.")))
+        return
+    step = await in_thread(service.open, context.user)
     if step is None:
-        if service.latest_summary(context.user) is None:
+        if await in_thread(service.latest_summary, context.user) is None:
             await say(update, context.t(N_("Send /start to begin.")))
             return
         text = N_(
@@ -81,7 +81,10 @@ async def show(update: Update, context: AdvisorContext, step: Step) -> None:
     turn = step.turn
     if isinstance(turn, Finished):
         context.prompts.forget(chat.id)
-        await send_report(update, context, turn.recommendation)
+        if step.owed:
+            await outbox.deliver_each(context.bot, context.service, step.owed)
+        else:
+            await outbox.send_report(context.bot, chat.id, context.service, turn.recommendation, t)
         return
     prompt = turn.prompt
     at = step.at
@@ -90,21 +93,6 @@ async def show(update: Update, context: AdvisorContext, step: Step) -> None:
         reply_markup=render.keyboard(prompt, at, t, step.stored.ticks),
     )
     context.prompts.remember(chat.id, message.message_id, prompt.id)
-
-
-async def send_report(update: Update, context: AdvisorContext, rec: Recommendation) -> None:
-    """The brief recommendation (at most two messages), the export buttons on the last."""
-    t = context.t
-    report = build_report(context.service.flow, rec, t, date.today())
-    messages = render.report_messages(report, t)
-    chat = chat_of(update)
-    for index, text in enumerate(messages):
-        last = index == len(messages) - 1
-        markup = render.export_keyboard(t) if last else None
-        await chat.send_message(text, reply_markup=markup)
-    if report.scorecard:  # where you stand at a glance; none when the work stays in-house
-        picture = scorecard_png(report, t)
-        await chat.send_photo(picture, caption=escape(t(SCORECARD)))
 
 
 async def remove_buttons(query: CallbackQuery) -> None:

@@ -1,0 +1,109 @@
+"""What finishing a conversation owes, delivered: the report to the person, the news to the
+consultants they share with.
+
+The service writes both into the outbox in the finishing answer's own transaction. Each is
+marked delivered once Telegram has it (or can never have it: the person blocked the bot),
+so a process killed in between sends it at the next start instead of losing it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from html import escape
+
+from telegram import Bot
+from telegram.error import Forbidden, TelegramError
+
+from advisor.i18n import N_, Translator, translator
+from advisor.picture import SCORECARD, scorecard_png
+from advisor.report import build_report, verdict_title
+
+from ..service import AdvisorService, Owed, Recommendation
+from . import render
+from .context import in_thread
+
+log = logging.getLogger(__name__)
+
+
+async def deliver(bot: Bot, service: AdvisorService, owed: Owed) -> None:
+    """Send one thing owed and mark it delivered; a person who blocked the bot is noted
+    and owed nothing more. Raises TelegramError for a failure worth trying again."""
+    try:
+        if owed.consultant_id is None:
+            t = translator(service.people.language_for(owed.user, owed.summary.language))
+            chat_id = int(owed.user.external_id)
+            await send_report(bot, chat_id, service, owed.summary.recommendation, t)
+        else:
+            await _news(bot, service, owed)
+    except Forbidden as error:
+        log.warning("owed %s not delivered, the bot is blocked: %s", owed.id, error)
+        if owed.consultant_id is None:
+            await in_thread(service.people.note_blocked, "telegram", owed.user.external_id, True)
+    await in_thread(service.deliveries.delivered, owed)
+
+
+async def deliver_each(bot: Bot, service: AdvisorService, owed: tuple[Owed, ...]) -> None:
+    """Everything a finished step owes, each on its own: the consultants hear of it even
+    when the person's own report fails (that failure is raised after)."""
+    failure: TelegramError | None = None
+    for item in owed:
+        try:
+            await deliver(bot, service, item)
+        except TelegramError as error:
+            failure = failure or error
+    if failure is not None:
+        raise failure
+
+
+async def deliver_all(bot: Bot, service: AdvisorService) -> None:
+    """At start-up: whatever is still owed on Telegram (the process stopped before)."""
+    for owed in await in_thread(service.deliveries.owed, "telegram"):
+        try:
+            await deliver(bot, service, owed)
+        except TelegramError as error:
+            log.error("owed %s not delivered: %s", owed.id, error)
+
+
+async def send_report(
+    bot: Bot, chat_id: int, service: AdvisorService, rec: Recommendation, t: Translator
+) -> None:
+    """The brief recommendation (at most two messages), the export buttons on the last,
+    then the scorecard picture."""
+    report = build_report(service.flow, rec, t, date.today())
+    messages = render.report_messages(report, t)
+    for index, text in enumerate(messages):
+        last = index == len(messages) - 1
+        markup = render.export_keyboard(t) if last else None
+        await bot.send_message(chat_id, text, reply_markup=markup)
+    if report.scorecard:  # where you stand at a glance; none when the work stays in-house
+        picture = await in_thread(scorecard_png, report, t)
+        await bot.send_photo(chat_id, picture, caption=escape(t(SCORECARD)))
+
+
+async def _news(bot: Bot, service: AdvisorService, owed: Owed) -> None:
+    """Tell a consultant their client has finished, in the consultant's language."""
+    assert owed.consultant_id is not None
+    consultant = await in_thread(service.consultants.get, owed.consultant_id)
+    if consultant is None or not consultant.enabled or not consultant.telegram_id:
+        return  # disabled or gone since: nothing to tell
+    account = await in_thread(service.people.find, "telegram", consultant.telegram_id)
+    if account is None or not account.active:
+        return  # never wrote to the bot, or blocked it: Telegram would refuse
+    flow, rec = service.flow, owed.summary.recommendation
+    t = translator(service.people.language_for(account, account.language or consultant.language))
+    flags = {f.id: f for f in flow.flags}
+    top = [t(flags[i].title) for i in rec.flags[:3] if i in flags]
+    text = t(
+        N_("Your client {client} has finished: {verdict}."),
+        client=owed.user.name or t(N_("a client")),
+        verdict=verdict_title(flow, rec, t),
+    )
+    if top:
+        text += "\n" + t(N_("Top red flags: {flags}"), flags=t.list(top))
+    text += "\n" + t(N_("/clients shows all your clients."))
+    try:
+        await bot.send_message(int(account.external_id), escape(text))
+    except Forbidden:
+        await in_thread(service.people.note_blocked, "telegram", account.external_id, True)
+        raise
