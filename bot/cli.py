@@ -25,7 +25,7 @@ from advisor.yamlfile import load_yaml
 
 from . import operators
 from .housekeeping import AnswersError, advise
-from .logs import setup
+from .logs import guard, hide, setup
 from .service import AdvisorService, StorageError
 
 log = logging.getLogger("advisor")
@@ -112,9 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        except NetworkError as error:
-            message = str(error).replace(token, "<token>")
-            print(f"advisor: cannot reach the Bot API: {message}", file=sys.stderr)
+        except NetworkError as error:  # printed through logs.guard(): the token never shows
+            print(f"advisor: cannot reach the Bot API: {error}", file=sys.stderr)
             return 1
     return 0
 
@@ -242,6 +241,9 @@ def subcommands(parser: argparse.ArgumentParser) -> frozenset[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # from here on the environment's secrets never show in output, a traceback included
+    hide(os.environ.get("TELEGRAM_BOT_TOKEN"), os.environ.get("TELEGRAM_WEBHOOK_SECRET"))
+    guard()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not any(word in subcommands(parser) for word in argv) and not {"-h", "--help"} & set(argv):
@@ -251,9 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flags = [word for word in argv if word in ("-v", "-vv", "--verbose")]
         argv = [*flags, main_job, *(word for word in argv if word not in flags)]
     args = parser.parse_args(argv)
-    # the token from the environment is redacted in every command, not only `run`
-    tokens = [os.environ.get("TELEGRAM_BOT_TOKEN") or "", getattr(args, "token", None) or ""]
-    setup(args.verbose, secrets=tokens)
+    setup(args.verbose, secrets=[getattr(args, "token", None) or ""])
     try:
         return args.func(args)
     except FlowError as error:

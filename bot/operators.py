@@ -40,9 +40,8 @@ def bot_username(args: argparse.Namespace) -> str | None:
 
     try:
         return asyncio.run(get_me())
-    except TelegramError as error:
-        message = str(error).replace(token, "<token>")
-        print(f"advisor: cannot ask Telegram for the bot's name: {message}", file=sys.stderr)
+    except TelegramError as error:  # printed through logs.guard(): the token never shows
+        print(f"advisor: cannot ask Telegram for the bot's name: {error}", file=sys.stderr)
         return None
 
 
