@@ -16,7 +16,7 @@ from pathlib import Path
 from advisor.flow import FlowError, default_flows_dir, load_flows, open_flow
 from advisor.i18n import LANGUAGES, negotiate, translator
 
-from . import housekeeping
+from . import credentials, housekeeping
 from .service import AdvisorService
 
 
@@ -24,7 +24,7 @@ def bot_username(args: argparse.Namespace) -> str | None:
     """The bot's username: --bot-username, or getMe with the configured token and API URL."""
     if args.bot_username:
         return args.bot_username.lstrip("@")
-    token = args.token or os.environ.get("TELEGRAM_BOT_TOKEN")
+    token = credentials.bot_token(args.token_file)
     if not token:
         return None
     import asyncio
@@ -94,7 +94,9 @@ def cmd_consultants(args: argparse.Namespace) -> int:
             print(f"\tclients without the link send the bot: /start c{consultant.code}")
         if not username and args.action in ("add", "link"):
             print(
-                "advisor: pass --bot-username or a token to print the share link", file=sys.stderr
+                "advisor: pass --bot-username, or configure the token (TELEGRAM_BOT_TOKEN or "
+                "--token-file), to print the share link",
+                file=sys.stderr,
             )
     return 0
 

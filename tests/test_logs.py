@@ -84,6 +84,17 @@ def test_no_command_ever_prints_the_token_in_any_case(emulator, finished_db, tmp
     assert "rejected the bot token" in results[-1].stderr
 
 
+def test_a_token_from_a_file_is_redacted_too(emulator, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    env = {"TELEGRAM_BOT_TOKEN_FILE": str(token_file), "TELEGRAM_API_URL": emulator.base_url}
+    result = advisor("-v", "-v", "consultants", "list", "--db", str(tmp_path / "x.db"), env=env)
+    output = (result.stdout + result.stderr).lower()
+    assert "cannot ask telegram" in output and REDACTED in output
+    assert KEY.lower() not in output
+
+
 def test_an_uncaught_exception_shows_no_token(tmp_path):
     # what any crash would print: the traceback goes through the guarded stderr
     script = (
