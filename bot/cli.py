@@ -22,7 +22,7 @@ from advisor.messages import error_text
 from advisor.report import as_text, build_report, to_json
 from advisor.yamlfile import load_yaml
 
-from . import credentials, operators
+from . import credentials, files, operators
 from .housekeeping import AnswersError, advise
 from .logs import guard, hide, setup
 from .service import AdvisorService, StorageError
@@ -212,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--since", help="only summaries created on or after this date (YYYY-MM-DD)")
     exp.add_argument("--conversation", type=int, help="only the summary of this conversation")
     exp.add_argument("--consultant", help="only the consenting clients of this consultant code")
+    exp.add_argument("--force", action="store_true", help="replace files that already exist")
     exp.set_defaults(func=operators.cmd_export)
 
     stats = command("stats", "conversations started, finished, drop-off per question, verdicts")
@@ -223,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     purge.set_defaults(func=operators.cmd_purge)
 
     backup = command("backup", "copy the live database consistently (SQLite online backup)")
-    backup.add_argument("destination", help="the file to write")
+    backup.add_argument("destination", help="the file to write (a new file, owner-only)")
+    backup.add_argument("--force", action="store_true", help="replace the file if it exists")
     backup.set_defaults(func=operators.cmd_backup)
 
     check = command("check", "validate every flow file and the translation catalogs")
@@ -268,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageError as error:
         print(f"advisor: the database cannot be used: {error}", file=sys.stderr)
         return 2
-    except credentials.SecretError as error:
+    except (credentials.SecretError, files.OutputError) as error:
         print(f"advisor: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
