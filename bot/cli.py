@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     advise.set_defaults(func=cmd_advise)
 
     run_bot = command("run", "run the Telegram bot (polling, or webhook with --webhook-url)")
-    run_bot.add_argument("--token-file", help=TOKEN_FILE_HELP)
+    run_bot.add_argument("--token-file", metavar="PATH", help=TOKEN_FILE_HELP)
     run_bot.add_argument(
         "--api-url",
         help="Bot API base URL, the token is appended (default $TELEGRAM_API_URL "
@@ -200,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     consult.add_argument("--telegram-id", help="the consultant's Telegram user id (add)")
     consult.add_argument("--lang", help="language their share link presets for clients (add)")
     consult.add_argument("--bot-username", help="the bot's @username, for the share link")
-    consult.add_argument("--token-file", help=TOKEN_FILE_HELP + ", to ask for the username")
+    consult.add_argument(
+        "--token-file", metavar="PATH", help=TOKEN_FILE_HELP + ", to ask for the username"
+    )
     consult.add_argument("--api-url", help="Bot API base URL for getMe")
     consult.add_argument("--json", action="store_true", help="one JSON object per consultant")
     consult.set_defaults(func=operators.cmd_consultants)
