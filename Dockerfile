@@ -1,5 +1,6 @@
 # The advisor's Telegram bot. Build: docker build -t outsourcing-advisor .
-# Run:   docker run -e TELEGRAM_BOT_TOKEN=... -v advisor-data:/data outsourcing-advisor
+# Run:   docker run --env-file advisor.env -v advisor-data:/data outsourcing-advisor
+#        (advisor.env, mode 600: TELEGRAM_BOT_TOKEN=...; never the token on the command line)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

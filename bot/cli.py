@@ -10,7 +10,6 @@ import getpass
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,12 +22,15 @@ from advisor.messages import error_text
 from advisor.report import as_text, build_report, to_json
 from advisor.yamlfile import load_yaml
 
-from . import operators
+from . import credentials, files, operators
 from .housekeeping import AnswersError, advise
-from .logs import setup
+from .logs import guard, hide, setup
 from .service import AdvisorService, StorageError
 
 log = logging.getLogger("advisor")
+TOKEN_FILE_HELP = (
+    "file holding the bot token (default $TELEGRAM_BOT_TOKEN_FILE or $TELEGRAM_BOT_TOKEN)"
+)
 
 
 def system_language() -> str:
@@ -57,15 +59,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from .telegram.app import BotConfig, build_application, run
 
-    token = args.token or os.environ.get("TELEGRAM_BOT_TOKEN")
+    token = credentials.bot_token(args.token_file)
     if not token:
         print(
-            "advisor: no Telegram bot token: set TELEGRAM_BOT_TOKEN or pass --token "
+            "advisor: no Telegram bot token: set TELEGRAM_BOT_TOKEN or pass --token-file PATH "
             "(create a bot with @BotFather). Without a token, `advisor chat` runs in the terminal.",
             file=sys.stderr,
         )
         return 2
-    secret = args.webhook_secret or os.environ.get("TELEGRAM_WEBHOOK_SECRET")
     if args.webhook_url and not args.webhook_url.startswith("https://"):
         print(
             "advisor: the webhook URL must start with https:// (Telegram sends updates over "
@@ -73,14 +74,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    secret = credentials.webhook_secret(args.webhook_secret_file) if args.webhook_url else None
     if args.webhook_url and not secret:
         print(
-            "advisor: webhook mode needs a secret token: --webhook-secret or "
+            "advisor: webhook mode needs a secret token: --webhook-secret-file PATH or "
             "TELEGRAM_WEBHOOK_SECRET (1-256 characters A-Z a-z 0-9 _ -)",
             file=sys.stderr,
         )
         return 2
-    setup(args.verbose, logging.INFO, secrets=[token, secret or ""])
+    setup(args.verbose, logging.INFO)
     config = BotConfig(
         token=token,
         api_url=args.api_url or os.environ.get("TELEGRAM_API_URL"),
@@ -99,9 +101,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         for problem in problems[:20]:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    if args.webhook_url and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret or ""):
-        print("advisor: the webhook secret may use only A-Z a-z 0-9 _ - (1-256)", file=sys.stderr)
-        return 2
     with AdvisorService.at_path(flow, args.db) as service:
         application = build_application(service, config)
         try:
@@ -112,9 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        except NetworkError as error:
-            message = str(error).replace(token, "<token>")
-            print(f"advisor: cannot reach the Bot API: {message}", file=sys.stderr)
+        except NetworkError as error:  # printed through logs.guard(): the token never shows
+            print(f"advisor: cannot reach the Bot API: {error}", file=sys.stderr)
             return 1
         if service.gone is not None:
             print(f"advisor: stopped: {service.gone}; restore it and start again", file=sys.stderr)
@@ -179,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     advise.set_defaults(func=cmd_advise)
 
     run_bot = command("run", "run the Telegram bot (polling, or webhook with --webhook-url)")
-    run_bot.add_argument("--token", help="bot token (default $TELEGRAM_BOT_TOKEN)")
+    run_bot.add_argument("--token-file", metavar="PATH", help=TOKEN_FILE_HELP)
     run_bot.add_argument(
         "--api-url",
         help="Bot API base URL, the token is appended (default $TELEGRAM_API_URL "
@@ -190,7 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_bot.add_argument("--webhook-url", help="public HTTPS URL for webhook mode")
     run_bot.add_argument(
-        "--webhook-secret", help="webhook secret (default $TELEGRAM_WEBHOOK_SECRET)"
+        "--webhook-secret-file",
+        metavar="PATH",
+        help="file holding the webhook secret (default $TELEGRAM_WEBHOOK_SECRET_FILE, "
+        "or the secret itself in $TELEGRAM_WEBHOOK_SECRET)",
     )
     run_bot.add_argument("--listen", default="0.0.0.0", help="webhook address to listen on")
     run_bot.add_argument("--port", type=int, default=8443, help="webhook port to listen on")
@@ -202,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     consult.add_argument("--telegram-id", help="the consultant's Telegram user id (add)")
     consult.add_argument("--lang", help="language their share link presets for clients (add)")
     consult.add_argument("--bot-username", help="the bot's @username, for the share link")
-    consult.add_argument("--token", help="bot token, to ask Telegram the username (getMe)")
+    consult.add_argument(
+        "--token-file", metavar="PATH", help=TOKEN_FILE_HELP + ", to ask for the username"
+    )
     consult.add_argument("--api-url", help="Bot API base URL for getMe")
     consult.add_argument("--json", action="store_true", help="one JSON object per consultant")
     consult.set_defaults(func=operators.cmd_consultants)
@@ -214,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--since", help="only summaries created on or after this date (YYYY-MM-DD)")
     exp.add_argument("--conversation", type=int, help="only the summary of this conversation")
     exp.add_argument("--consultant", help="only the consenting clients of this consultant code")
+    exp.add_argument("--force", action="store_true", help="replace files that already exist")
     exp.set_defaults(func=operators.cmd_export)
 
     stats = command("stats", "conversations started, finished, drop-off per question, verdicts")
@@ -225,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     purge.set_defaults(func=operators.cmd_purge)
 
     backup = command("backup", "copy the live database consistently (SQLite online backup)")
-    backup.add_argument("destination", help="the file to write")
+    backup.add_argument("destination", help="the file to write (a new file, owner-only)")
+    backup.add_argument("--force", action="store_true", help="replace the file if it exists")
     backup.set_defaults(func=operators.cmd_backup)
 
     check = command("check", "validate every flow file and the translation catalogs")
@@ -245,18 +250,23 @@ def subcommands(parser: argparse.ArgumentParser) -> frozenset[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # from here on the environment's secrets never show in output, a traceback included
+    hide(os.environ.get(credentials.TOKEN), os.environ.get(credentials.WEBHOOK_SECRET))
+    guard()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if retired := credentials.retired_option(argv):
+        print(f"advisor: {retired}", file=sys.stderr)
+        return 2
     if not any(word in subcommands(parser) for word in argv) and not {"-h", "--help"} & set(argv):
         # the main job: the bot when a token is configured, else the terminal chat; its
         # options (`advisor --db x.db`) are the chosen subcommand's
-        main_job = "run" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat"
+        token_file = any(word.startswith("--token-file") for word in argv)
+        main_job = "run" if credentials.configured() or token_file else "chat"
         flags = [word for word in argv if word in ("-v", "-vv", "--verbose")]
         argv = [*flags, main_job, *(word for word in argv if word not in flags)]
     args = parser.parse_args(argv)
-    # the token from the environment is redacted in every command, not only `run`
-    tokens = [os.environ.get("TELEGRAM_BOT_TOKEN") or "", getattr(args, "token", None) or ""]
-    setup(args.verbose, secrets=tokens)
+    setup(args.verbose)
     try:
         return args.func(args)
     except FlowError as error:
@@ -264,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except StorageError as error:
         print(f"advisor: the database cannot be used: {error}", file=sys.stderr)
+        return 2
+    except (credentials.SecretError, files.OutputError) as error:
+        print(f"advisor: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # the reader went away (`advisor export | head`): not an error worth a traceback

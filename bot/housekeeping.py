@@ -7,7 +7,7 @@ and backup, no flow either.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,9 @@ from typing import Any
 from advisor.advice import Recommendation
 from advisor.engine import AnswersError, Engine
 from advisor.flow import Flow
-from storage import Store, Summary
+from storage import StorageError, Store, Summary
+
+from . import files
 
 __all__ = ["AnswersError", "advise", "backup", "purge", "stats", "summaries"]
 
@@ -33,10 +35,22 @@ def purge(path: str | Path | None, older_than_days: int) -> tuple[int, str]:
         return store.purge(cutoff), cutoff
 
 
-def backup(path: str | Path | None, destination: str | Path) -> str:
-    """Copy the live database consistently; returns the path of the database copied."""
-    with Store(path) as store:
-        store.backup(destination)
+def backup(
+    path: str | Path | None,
+    destination: str | Path,
+    *,
+    force: bool = False,
+    pages: int = -1,
+    progress: Callable[[int, int, int], object] | None = None,
+) -> str:
+    """Copy the live database consistently into a new owner-only file, which replaces an
+    existing one only with `force` (see `files`); returns the path of the database copied.
+    `pages` and `progress` are those of `sqlite3.Connection.backup`."""
+    with files.staged(destination, force) as partial, Store(path) as store:
+        try:
+            store.backup(partial, pages=pages, progress=progress)
+        except StorageError as error:
+            raise files.OutputError(f"the backup to {destination} failed: {error}") from None
         return store.path
 
 

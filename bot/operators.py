@@ -16,7 +16,7 @@ from pathlib import Path
 from advisor.flow import FlowError, default_flows_dir, load_flows, open_flow
 from advisor.i18n import LANGUAGES, negotiate, translator
 
-from . import housekeeping
+from . import credentials, files, housekeeping
 from .service import AdvisorService
 
 
@@ -24,7 +24,7 @@ def bot_username(args: argparse.Namespace) -> str | None:
     """The bot's username: --bot-username, or getMe with the configured token and API URL."""
     if args.bot_username:
         return args.bot_username.lstrip("@")
-    token = args.token or os.environ.get("TELEGRAM_BOT_TOKEN")
+    token = credentials.bot_token(args.token_file)
     if not token:
         return None
     import asyncio
@@ -40,9 +40,8 @@ def bot_username(args: argparse.Namespace) -> str | None:
 
     try:
         return asyncio.run(get_me())
-    except TelegramError as error:
-        message = str(error).replace(token, "<token>")
-        print(f"advisor: cannot ask Telegram for the bot's name: {message}", file=sys.stderr)
+    except TelegramError as error:  # printed through logs.guard(): the token never shows
+        print(f"advisor: cannot ask Telegram for the bot's name: {error}", file=sys.stderr)
         return None
 
 
@@ -95,7 +94,9 @@ def cmd_consultants(args: argparse.Namespace) -> int:
             print(f"\tclients without the link send the bot: /start c{consultant.code}")
         if not username and args.action in ("add", "link"):
             print(
-                "advisor: pass --bot-username or a token to print the share link", file=sys.stderr
+                "advisor: pass --bot-username, or configure the token (TELEGRAM_BOT_TOKEN or "
+                "--token-file), to print the share link",
+                file=sys.stderr,
             )
     return 0
 
@@ -123,7 +124,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         with contextlib.ExitStack() as stack:
             out = sys.stdout
             if args.out:
-                out = stack.enter_context(open(args.out, "w", encoding="utf-8", newline=""))
+                out = stack.enter_context(files.new_text(args.out, args.force))
             if args.format == "csv":
                 count = export.write_csv(flow, summaries, out)
             else:
@@ -141,19 +142,18 @@ def _export_documents(args, flow, t, summaries) -> int:
     """PDF or Markdown: one file per summary in --out (a folder), or Markdown to stdout."""
     from advisor import export
 
-    folder = Path(args.out) if args.out else None
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+    folder = files.output_folder(args.out) if args.out else None
     count = 0
     for summary in summaries:
         rec, created = summary.recommendation, summary.created_at
-        if args.format == "pdf" and folder is not None:
-            (folder / export.file_name(summary, "pdf")).write_bytes(
-                export.pdf(flow, rec, t, created)
-            )
-        elif folder is not None:
-            text = export.markdown(flow, rec, t, created)
-            (folder / export.file_name(summary, "md")).write_text(text, encoding="utf-8")
+        if folder is not None:
+            if args.format == "pdf":
+                name, data = export.file_name(summary, "pdf"), export.pdf(flow, rec, t, created)
+            else:
+                name = export.file_name(summary, "md")
+                data = export.markdown(flow, rec, t, created).encode("utf-8")
+            with files.new_binary(folder / name, args.force) as file:
+                file.write(data)
         else:
             sys.stdout.write(export.markdown(flow, rec, t, created) + "\n---\n\n")
         count += 1
@@ -198,7 +198,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    copied = housekeeping.backup(args.db, args.destination)
+    copied = housekeeping.backup(args.db, args.destination, force=args.force)
     print(f"advisor backup: {copied} copied to {args.destination}")
     return 0
 

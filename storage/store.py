@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from .db import (
     first,
     now_iso,
     rows,
+    storage_error,
     to_json,
 )
 from .deliveries import Deliveries, owe
@@ -378,15 +380,29 @@ class Store:
         self.file.empty_wal()
         return purged
 
-    def backup(self, destination: str | Path) -> None:
-        """A consistent copy of the live database (SQLite's online backup API)."""
+    def backup(
+        self,
+        destination: str | Path,
+        *,
+        pages: int = -1,
+        progress: Callable[[int, int, int], object] | None = None,
+    ) -> None:
+        """A consistent copy of the live database (SQLite's online backup API) in a new file.
+
+        The file is created here, owner-only, exclusively and never through a symlink, before
+        SQLite opens it: nobody can open the copy while it is written. `pages` and `progress`
+        are those of `sqlite3.Connection.backup`.
+        """
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        os.close(os.open(destination, flags, 0o600))
         target = sqlite3.connect(str(destination))
         try:
             with target:
-                self.file.reader().backup(target)
+                self.file.reader().backup(target, pages=pages, progress=progress)
+        except sqlite3.Error as error:
+            raise storage_error(error) from error
         finally:
             target.close()
-        os.chmod(destination, 0o600)
 
 
 def _delete_conversations(conn: sqlite3.Connection, ids: list[int]) -> None:

@@ -18,3 +18,21 @@ def emulator():
 def bot(emulator, tmp_path):
     with BotRunner(emulator, tmp_path / "bot.db") as runner:
         yield runner
+
+
+@pytest.fixture
+def finished_db(tmp_path):
+    """A database file with one finished recommendation (the PEAKS manager) and one consultant."""
+    from bot.service import AdvisorService, Asking
+    from storage import Store
+    from testkit.people import FLOW, PEAKS
+
+    path = tmp_path / "finished.db"
+    with Store(path) as store:
+        service = AdvisorService(FLOW, store)
+        user = store.user("terminal", "anna", language="en")
+        step = service.current(user)
+        while isinstance(step.turn, Asking):
+            step = service.answer(user, PEAKS[step.turn.prompt.id])
+        service.consultants.add("Anna Berg")
+    return path

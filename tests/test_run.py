@@ -7,6 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -16,8 +19,12 @@ def free_port() -> int:
 
 
 def advisor(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    """`python -m bot.cli` on this checkout's code (not an installed copy)."""
     environment = {**os.environ, **(env or {})}
     environment.pop("TELEGRAM_BOT_TOKEN", None) if env is None else None
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", *args],
         env=environment,
@@ -61,6 +68,12 @@ def test_a_rejected_token_is_a_clear_error_and_never_printed(emulator, tmp_path)
     assert "WRONG-secret" not in out + err
 
 
+def secret_file(path: Path, value: str, mode: int = 0o600) -> Path:
+    path.write_text(value + "\n", encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
 def test_polling_bot_process_answers_a_user(emulator, tmp_path):
     process = advisor(
         "-v",
@@ -69,7 +82,9 @@ def test_polling_bot_process_answers_a_user(emulator, tmp_path):
         str(tmp_path / "bot.db"),
         "--api-url",
         emulator.base_url,
-        env={"TELEGRAM_BOT_TOKEN": emulator.token},
+        "--token-file",
+        str(secret_file(tmp_path / "token", emulator.token)),
+        env={"TELEGRAM_BOT_TOKEN": ""},
     )
     try:
         alice = emulator.user(1001, first_name="Alice")
@@ -80,6 +95,7 @@ def test_polling_bot_process_answers_a_user(emulator, tmp_path):
     finally:
         err = stop(process)
     assert "getUpdates" in err or "polling" in err  # debug logging was on
+    assert "warning" not in err  # the token file is owner-only
     assert emulator.token not in err
     assert emulator.token.split(":")[1] not in err
 
@@ -112,8 +128,8 @@ def test_webhook_mode_serves_the_right_secret_and_refuses_a_wrong_one(emulator, 
         "127.0.0.1",
         "--port",
         str(port),
-        "--webhook-secret",
-        "s3cret-Value_1",
+        "--webhook-secret-file",
+        str(secret_file(tmp_path / "webhook-secret", "s3cret-Value_1")),
         env={"TELEGRAM_BOT_TOKEN": emulator.token},
     )
     emulator.proxy("https://bot.example.test", f"http://127.0.0.1:{port}")
@@ -168,10 +184,41 @@ def test_a_webhook_url_that_is_not_https_is_refused_at_start(tmp_path):
         str(tmp_path / "x.db"),
         "--webhook-url",
         "http://bot.example.org/telegram",
-        "--webhook-secret",
-        "s3cret",
-        env={"TELEGRAM_BOT_TOKEN": "1:x"},
+        env={"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s3cret"},
     )
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "https://" in err
+
+
+def test_a_secret_on_the_command_line_is_refused_and_not_repeated(tmp_path):
+    for words in (["--token", "123456:Typed-On-The-Line"], ["--webhook-secret=Typed-On-The-Line"]):
+        process = advisor("run", "--db", str(tmp_path / "x.db"), *words, env={})
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 2
+        assert "no longer accepted" in err
+        assert "Typed-On-The-Line" not in out + err
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_missing_or_loose_secret_files_are_named(tmp_path):
+    missing = tmp_path / "missing"
+    process = advisor("run", "--token-file", str(missing), "--db", str(tmp_path / "x.db"), env={})
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert err == f"advisor: the bot token file {missing} does not exist\n"
+    loose = secret_file(tmp_path / "webhook-secret", "not-allowed!", mode=0o644)
+    process = advisor(
+        "run",
+        "--webhook-url",
+        "https://bot.example.org/telegram",
+        "--webhook-secret-file",
+        str(loose),
+        "--db",
+        str(tmp_path / "x.db"),
+        env={"TELEGRAM_BOT_TOKEN": "1:x"},
+    )
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert f"other users may read or change {loose} (-rw-r--r--)" in err
+    assert "may use only A-Z a-z 0-9 _ -" in err and "not-allowed!" not in err
