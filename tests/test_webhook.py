@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,10 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.cli import build_parser
+from bot.telegram import webhook
 from bot.telegram.app import BotConfig
+from bot.telegram.listener import Refusals
 
 SECRET = "s3cret-Value_1"
 PUBLIC = "https://bot.example.test"
@@ -97,7 +103,81 @@ def start_bot(emulator, tmp_path):
         bot.stop()
 
 
+def refusal_counts(log: str, kind: str) -> dict[str, int]:
+    """Sum, per reason, the counts in the log's 'webhook: <kind> N ... (reason N, ...)' lines."""
+    counts: dict[str, int] = {}
+    for line in log.splitlines():
+        if match := re.search(rf"webhook: {kind} \d+ \w+ in the last minute \((.*)\)$", line):
+            for reason, n in re.findall(r"([^,]+?) (\d+)(?:, |$)", match.group(1)):
+                counts[reason] = counts.get(reason, 0) + int(n)
+    return counts
+
+
+def read_head(sock: socket.socket) -> bytes:
+    """The status line and headers of the answer on `sock`."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def post_headers_only(port: int, secret: str | None, length: int) -> socket.socket:
+    """Open a connection and send a POST's headers declaring `length` bytes, but no body."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    lines = [f"POST {PATH} HTTP/1.1", "Host: bot.example.test",
+             "Content-Type: application/json", f"Content-Length: {length}"]  # fmt: skip
+    if secret is not None:
+        lines.append(f"{webhook.SECRET_HEADER}: {secret}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def resident_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+
+
 # -- advisor run, attacked ------------------------------------------------------------------
+
+
+def test_a_large_body_without_the_secret_is_refused_before_it_is_read(start_bot):
+    bot = start_bot()
+    for secret, status in ((None, b"403"), ("wrong", b"403"), (SECRET, b"413")):
+        with post_headers_only(bot.port, secret, length=1024 * 1024) as sock:
+            head = read_head(sock)  # answered although not one byte of the body was sent
+            assert head.startswith(b"HTTP/1.1 " + status), head
+            assert sock.recv(1) == b""  # and closed: the body will never be read
+    # the attack as it was made: 300 unsigned posts of 1 MB no longer grow the bot by 130 MB
+    before = resident_kb(bot.process.pid)
+    body = b"x" * (1024 * 1024)
+    for _ in range(300):
+        with post_headers_only(bot.port, "wrong", length=len(body)) as sock:
+            with contextlib.suppress(OSError):  # refused and closed before the body is through
+                sock.sendall(body)
+            assert read_head(sock).startswith(b"HTTP/1.1 403")
+    assert resident_kb(bot.process.pid) - before < 20_000
+
+
+def test_refusals_are_counted_and_logged_once_a_minute(start_bot):
+    bot = start_bot()
+    url = f"http://127.0.0.1:{bot.port}{PATH}"
+    with httpx.Client(timeout=10) as client:
+        statuses = {
+            client.post(
+                url, json={"update_id": n}, headers={webhook.SECRET_HEADER: "wrong"}
+            ).status_code
+            for n in range(300)
+        }
+    assert statuses == {403}
+    wait_until(lambda: "webhook: refused" in bot.log(), what="the first refusal in the log")
+    assert refusal_counts(bot.log(), "refused") == {"wrong secret": 1}  # at once, then quiet
+    log = bot.stop()  # the rest is reported when the minute is up, or at the latest on exit
+    assert refusal_counts(log, "refused") == {"wrong secret": 300}
+    assert len([line for line in log.splitlines() if "webhook: refused" in line]) == 2, log
+    assert "tornado" not in log  # no access-log line per refusal
 
 
 def test_the_webhook_listens_on_localhost_by_default(start_bot):
@@ -107,3 +187,28 @@ def test_the_webhook_listens_on_localhost_by_default(start_bot):
     socket.create_connection(("127.0.0.1", bot.port), timeout=10).close()
     with pytest.raises(ConnectionRefusedError):  # another loopback address: not all addresses
         socket.create_connection(("127.0.0.2", bot.port), timeout=10)
+
+
+# -- refusals, counted ----------------------------------------------------------------------
+
+
+def test_refusals_are_reported_at_once_then_at_most_once_a_minute(caplog):
+    now = [1000.0]
+    refusals = Refusals(clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.listener"):
+        refusals.refused("wrong secret")
+        for _ in range(299):
+            refusals.refused("wrong secret")
+        refusals.refused("too large")
+        refusals.turned_away("over the limit")
+        now[0] += 59
+        refusals.tick()
+        lines = [r.getMessage() for r in caplog.records]
+        assert lines == ["webhook: refused 1 request in the last minute (wrong secret 1)"]
+        now[0] += 1
+        refusals.tick()
+        refusals.tick()
+    assert [r.getMessage() for r in caplog.records][1:] == [
+        "webhook: refused 300 requests in the last minute (wrong secret 299, too large 1)",
+        "webhook: turned away 1 connection in the last minute (over the limit 1)",
+    ]
