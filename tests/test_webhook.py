@@ -1,9 +1,15 @@
-"""The webhook as an outsider sees it, `advisor run` as a process against the Bot API emulator
-(with a lowered file-descriptor limit where it matters)."""
+"""The webhook attacked as an outsider would: idle connections, large unsigned bodies, floods.
+
+Half the tests run `advisor run` as a process against the Bot API emulator (with a lowered
+file-descriptor limit where it matters); the rest run the listener in-process, where an
+exhausted `accept()` can be simulated and time-outs shortened.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -12,17 +18,21 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from tornado.netutil import bind_sockets
+from tornado.web import Application as TornadoApplication
+from tornado.web import RequestHandler
 
 from bot.cli import build_parser
-from bot.telegram import webhook
+from bot.telegram import listener, webhook
 from bot.telegram.app import BotConfig
-from bot.telegram.listener import Refusals
+from bot.telegram.listener import GuardedServer, Refusals
 
 SECRET = "s3cret-Value_1"
 PUBLIC = "https://bot.example.test"
@@ -143,6 +153,31 @@ def resident_kb(pid: int) -> int:
 # -- advisor run, attacked ------------------------------------------------------------------
 
 
+def test_more_idle_connections_than_file_descriptors_leave_room_for_telegram(emulator, start_bot):
+    bot = start_bot(file_limit=1024)
+    idle = []
+    try:
+        # more than the bot may open files: half-open requests, and connections that say nothing
+        for n in range(1100):
+            sock = socket.create_connection(("127.0.0.1", bot.port), timeout=10)
+            if n % 2:
+                sock.sendall(b"POST /telegram HTTP/1.1\r\n")
+            idle.append(sock)
+        bob = emulator.user(2002, first_name="Bob")
+        bob.send("/start")
+        bob.next_message(timeout=30)
+        assert bob.next_message().plain_text.startswith("1/")
+    finally:
+        for sock in idle:
+            sock.close()
+        log = bot.stop()
+    assert bot.process.returncode == 0
+    assert len(log) < 3000 and len(log.splitlines()) < 15, log[:3000]
+    assert "Traceback" not in log and "Too many open files" not in log
+    turned_away = refusal_counts(log, "turned away")
+    assert sum(turned_away.values()) >= 1000, log  # all but the hundred it may hold
+
+
 def test_a_large_body_without_the_secret_is_refused_before_it_is_read(start_bot):
     bot = start_bot()
     for secret, status in ((None, b"403"), ("wrong", b"403"), (SECRET, b"413")):
@@ -189,7 +224,169 @@ def test_the_webhook_listens_on_localhost_by_default(start_bot):
         socket.create_connection(("127.0.0.2", bot.port), timeout=10)
 
 
-# -- refusals, counted ----------------------------------------------------------------------
+# -- the listener, in-process ---------------------------------------------------------------
+
+
+class Recorded(Refusals):
+    """Refusals that also keep every reason (a report starts the counts over)."""
+
+    def __init__(self) -> None:
+        super().__init__(clock=lambda: 0.0)
+        self.seen: Counter[str] = Counter()
+
+    def turned_away(self, reason: str) -> None:
+        self.seen[reason] += 1
+        super().turned_away(reason)
+
+
+class Ok(RequestHandler):
+    async def get(self) -> None:
+        await self.settings["busy"].wait()
+        self.write("ok")
+
+
+class Exhausted(socket.socket):
+    """A listening socket whose next `failures` accepts fail as if the process were out of
+    file descriptors."""
+
+    failures = 0
+
+    def accept(self):
+        if self.failures:
+            self.failures -= 1
+            raise OSError(errno.EMFILE, "Too many open files")
+        return super().accept()
+
+
+def guarded(
+    max_connections: int, refusals: Refusals, busy: asyncio.Event
+) -> tuple[GuardedServer, Exhausted, int]:
+    """A GuardedServer whose one page answers once `busy` is set; the socket, the port."""
+    server = GuardedServer(
+        TornadoApplication([("/", Ok)], busy=busy),
+        max_connections=max_connections,
+        refusals=refusals,
+    )
+    sock = Exhausted(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server.add_sockets([sock])
+    return server, sock, sock.getsockname()[1]
+
+
+async def until(condition: Callable[[], object], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def get(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    return reader, writer
+
+
+async def closed(reader: asyncio.StreamReader) -> bool:
+    return await asyncio.wait_for(reader.read(), 5) == b""
+
+
+def test_a_new_connection_takes_the_place_of_the_oldest_idle_one():
+    async def scenario() -> None:
+        refusals = Recorded()
+        busy = asyncio.Event()
+        busy.set()
+        server, _, port = guarded(2, refusals, busy)
+        first = await asyncio.open_connection("127.0.0.1", port)
+        second = await asyncio.open_connection("127.0.0.1", port)
+        await until(lambda: len(server.waiting) == 2)
+        reader, _ = await get(port)
+        assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        assert await closed(first[0])
+        assert not second[0].at_eof()
+        assert refusals.seen == {listener.REPLACED: 1}
+        server.stop()
+        await server.close_all_connections()
+
+    asyncio.run(scenario())
+
+
+def test_a_connection_beyond_the_limit_is_closed_when_all_are_busy():
+    async def scenario() -> None:
+        refusals = Recorded()
+        busy = asyncio.Event()
+        server, _, port = guarded(2, refusals, busy)
+        requests = [await get(port), await get(port)]
+        await until(lambda: server.open == 2 and not server.waiting)
+        reader, _ = await asyncio.open_connection("127.0.0.1", port)
+        assert await closed(reader)
+        assert refusals.seen == {listener.OVER_LIMIT: 1}
+        busy.set()
+        for request_reader, _ in requests:
+            assert (await request_reader.readline()).startswith(b"HTTP/1.1 200")
+        server.stop()
+        await server.close_all_connections()
+
+    asyncio.run(scenario())
+
+
+def test_out_of_file_descriptors_closes_an_idle_connection_or_pauses(monkeypatch, caplog):
+    monkeypatch.setattr(listener, "ACCEPT_PAUSE", 0.05)
+
+    async def scenario() -> None:
+        refusals = Recorded()
+        busy = asyncio.Event()
+        busy.set()
+        server, sock, port = guarded(10, refusals, busy)
+        sock.failures = 3  # with nobody idle: accepting pauses, three times
+        reader, _ = await get(port)
+        assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        idle_reader, _ = await asyncio.open_connection("127.0.0.1", port)
+        await until(lambda: len(server.waiting) == 2)  # the idle one, the kept-alive one
+        sock.failures = 2  # now each failure closes one of them instead
+        reader, _ = await get(port)
+        assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        assert await closed(idle_reader)
+        assert refusals.seen == {
+            listener.PAUSED: 3,
+            listener.FREED: 2,
+        }
+        server.stop()
+        await server.close_all_connections()
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert len([r for r in caplog.records if "webhook:" in r.getMessage()]) == 1
+
+
+def test_time_outs_close_slow_headers_and_slow_bodies(monkeypatch):
+    monkeypatch.setattr(webhook, "HEADER_TIMEOUT", 0.2)
+    monkeypatch.setattr(webhook, "BODY_TIMEOUT", 0.2)
+
+    async def scenario() -> None:
+        server = webhook.webhook_server(
+            None, secret=SECRET, path=PATH, refusals=Refusals(clock=lambda: 0.0)
+        )
+        sockets = bind_sockets(0, "127.0.0.1")
+        server.add_sockets(sockets)
+        port = sockets[0].getsockname()[1]
+        slow_headers, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /telegram HTTP/1.1\r\nHost: x\r\n")
+        slow_body, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+            f"{webhook.SECRET_HEADER}: {SECRET}\r\n\r\n{{".encode()
+        )
+        started = time.monotonic()
+        assert await closed(slow_headers)
+        assert await closed(slow_body)
+        assert time.monotonic() - started < 3
+        server.stop()
+        await server.close_all_connections()
+
+    asyncio.run(scenario())
 
 
 def test_refusals_are_reported_at_once_then_at_most_once_a_minute(caplog):

@@ -5,8 +5,8 @@ this one decides from the headers alone: a request without the secret token is a
 one to another path 404, one declaring a body over the size limit 413, and the connection is
 closed without reading the body (only what came in with the headers, at most 64 kB, is ever
 read). A request that passes has its body read up to the limit, and the update is handed to
-the Application exactly as polling does. Refusals are counted, not logged one by one
-(`listener`).
+the Application exactly as polling does. The time-outs, the cap on connections and the
+counting of refusals are in `listener`.
 """
 
 from __future__ import annotations
@@ -22,13 +22,19 @@ from urllib.parse import urlparse
 
 from telegram import Update
 from telegram.ext import Application
-from tornado.httpserver import HTTPServer
 from tornado.httputil import HTTPServerRequest
 from tornado.ioloop import PeriodicCallback
 from tornado.web import Application as TornadoApplication
 from tornado.web import RequestHandler, stream_request_body
 
-from .listener import Refusals
+from .listener import (
+    BODY_TIMEOUT,
+    HEADER_TIMEOUT,
+    MAX_HEADERS,
+    GuardedServer,
+    Refusals,
+    connection_limit,
+)
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -101,13 +107,20 @@ def count_refusal(refusals: Refusals) -> Callable[[RequestHandler], None]:
 
 def webhook_server(
     application: Application, *, secret: str, path: str, refusals: Refusals
-) -> HTTPServer:
-    """The HTTP server for the webhook, with its handler (not listening yet)."""
+) -> GuardedServer:
+    """The HTTP server for the webhook: the handler, its time-outs and limits (not listening)."""
     handler = {"bot_app": application, "secret": secret, "path": path}
     # every path goes to the handler, so that each request is judged by its headers first
     routes = TornadoApplication([(r".*", TelegramWebhook, handler)],
                                 log_function=count_refusal(refusals))  # fmt: skip
-    return HTTPServer(routes)
+    return GuardedServer(
+        routes,
+        max_connections=connection_limit(),
+        refusals=refusals,
+        idle_connection_timeout=HEADER_TIMEOUT,  # tornado's time-out for headers, too
+        body_timeout=BODY_TIMEOUT,
+        max_header_size=MAX_HEADERS,
+    )
 
 
 async def serve(
