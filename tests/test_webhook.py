@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -153,7 +154,20 @@ def resident_kb(pid: int) -> int:
 # -- advisor run, attacked ------------------------------------------------------------------
 
 
-def test_more_idle_connections_than_file_descriptors_leave_room_for_telegram(emulator, start_bot):
+@pytest.fixture
+def many_files():
+    """Room in this process for the attacker's 1,100 sockets, whatever `ulimit -n` says."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_more_idle_connections_than_file_descriptors_leave_room_for_telegram(
+    emulator, start_bot, many_files
+):
     bot = start_bot(file_limit=1024)
     idle = []
     try:
