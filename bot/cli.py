@@ -193,7 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="file holding the webhook secret (default $TELEGRAM_WEBHOOK_SECRET_FILE, "
         "or the secret itself in $TELEGRAM_WEBHOOK_SECRET)",
     )
-    run_bot.add_argument("--listen", default="0.0.0.0", help="webhook address to listen on")
+    run_bot.add_argument(
+        "--listen",
+        default="127.0.0.1",
+        help="webhook address to listen on (default 127.0.0.1: behind a reverse proxy)",
+    )
     run_bot.add_argument("--port", type=int, default=8443, help="webhook port to listen on")
     run_bot.set_defaults(func=cmd_run)
 

@@ -55,7 +55,7 @@ class BotConfig:
     file_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
-    listen: str = "0.0.0.0"
+    listen: str = "127.0.0.1"  # the reverse proxy faces the internet
     port: int = 8443
     # Telegram's limit for one bot is about 30 messages a second; a self-hosted Bot API
     # server or the test emulator may allow more (ADVISOR_MAX_RATE)
