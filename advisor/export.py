@@ -14,19 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, Protocol, TextIO, TypeVar
 
+from . import markdown as markdown_report
 from .advice import Recommendation
 from .flow import Flow
-from .i18n import N_, Translator
-from .report import (
-    INSTEAD,
-    RECOMMENDATION,
-    SOURCES,
-    Report,
-    build_report,
-    cite,
-    severity_label,
-    to_json,
-)
+from .i18n import Translator
+from .report import Report, build_report, to_json
 
 T = TypeVar("T")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,33 +36,9 @@ def report_for(flow: Flow, rec: Recommendation, t: Translator, created_at: str) 
 
 
 def markdown(flow: Flow, rec: Recommendation, t: Translator, created_at: str) -> str:
-    """The recommendation as a Markdown document, for e-mail, wikis and boards."""
-    report = report_for(flow, rec, t, created_at)
-    lines = [f"# {report.title}", "", f"*{report.date}*", ""]
-    lines += [f"## {t(RECOMMENDATION)}: {report.verdict_title}", "", report.verdict_text, ""]
-    if report.scorecard:
-        lines += [f"## {t(N_('Readiness scorecard'))}", "", "| | |", "|---|---:|"]
-        lines += [f"| {title} | {score} / 100 |" for _, title, score in report.scorecard]
-        lines.append("")
-    for section in report.sections:
-        lines += [f"## {section.title}", ""]
-        if section.note:
-            lines += [f"*{section.note}*", ""]
-        for item in section.items:
-            cited = f" [{cite(item)}]" if item.sources else ""
-            if item.severity:
-                label = severity_label(item.severity, t)
-                lines.append(f"- **{item.text}** ({label}){cited}  ")
-                lines.append(f"  {item.detail}  ")
-                lines.append(f"  {t(INSTEAD)} {item.instead}")
-            elif section.key == "next_steps":
-                lines.append(f"- [ ] {item.text}{cited}")
-            else:
-                lines.append(f"- {item.text}{cited}")
-        lines.append("")
-    lines += [f"## {t(SOURCES)}", ""]
-    lines += [f"- [{number}] {title}" for number, title in report.sources]
-    return "\n".join(lines) + "\n"
+    """The recommendation as a Markdown document, for e-mail, wikis and boards. Every text in
+    it, the user's and ours, is escaped to read as written (advisor/markdown.py)."""
+    return markdown_report.render(report_for(flow, rec, t, created_at), t)
 
 
 # -- PDF ----------------------------------------------------------------------------------------

@@ -1,0 +1,151 @@
+"""Exports of hostile text: Markdown that shows it as written."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from itertools import groupby
+from pathlib import Path
+
+import pytest
+import yaml
+from markdown_it import MarkdownIt
+
+from advisor import export
+from advisor import markdown as markdown_report
+from advisor.engine import Engine
+from advisor.i18n import LANGUAGES, translator
+from advisor.markdown import line, text
+from advisor.report import Item, Report, Section
+from testkit.people import FLOW, PEAKS
+
+CREATED = "2026-11-24T10:00:00+00:00"
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
+# CommonMark with GitHub's tables and strikethrough
+MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+# what a person could type as a name or an answer, each with how it must read once rendered
+HOSTILE = {
+    "<script>alert(1)</script>": None,
+    "<img src=x onerror=alert(1)>": None,
+    "<!-- hidden -->": None,
+    "[click me](javascript:alert(1))": None,
+    "![pixel](https://evil.example/p.png)": None,
+    "<https://evil.example>": None,
+    "[ref]: https://evil.example": None,
+    "# Heading #": None,
+    "> quoted": None,
+    "- item": None,
+    "+ item": None,
+    "* item": None,
+    "1. item": None,
+    "2) item": None,
+    "| a | b |": None,
+    "```python": None,
+    "~~~": None,
+    "---": None,
+    "===": None,
+    "**bold** __strong__ *em* _em_ ~~gone~~ `code` $x^2$": None,
+    "&lt;b&gt; &amp; &#60;i&#62;": None,
+    "back\\slash \\* \\": None,
+    "    indented code": "indented code",
+    "Anna\nBerg\r\n# not a heading\n- not a list\n\n\ttab": (
+        "Anna Berg # not a heading - not a list tab"
+    ),
+    "a\x1b[31mred\x00": "a\ufffd[31mred\ufffd",
+    "Anna\u202eevil\u202c": "Annaevil",
+}
+PLACE = "placeholder"
+
+
+def rendered(markdown: str) -> tuple[list[tuple[str, str]], list[list[str]], list[str]]:
+    """What a CommonMark renderer makes of a document: its blocks, the kinds of inline parts
+    in each block (text, strong, em ...), and each block's text."""
+    tokens = MARKDOWN.parse(markdown)
+    blocks = [(t.type, t.tag) for t in tokens]
+    inlines = [t.children or [] for t in tokens if t.type == "inline"]
+    kinds = [[kind for kind, _ in groupby(c.type for c in children)] for children in inlines]
+    texts = ["".join(c.content for c in children if c.type == "text") for children in inlines]
+    return blocks, kinds, texts
+
+
+def report_with(value: str) -> Report:
+    """A report with `value` in every place a text goes."""
+    return Report(
+        title=value,
+        date=value,
+        verdict="outsource",
+        verdict_title=value,
+        verdict_text=value,
+        sections=(
+            Section("reasons", value, (Item(value, ("001_a.txt",)), Item(value))),
+            Section("flags", value, (Item(value, (), "high", value, value),), note=value),
+            Section("next_steps", value, (Item(value),)),
+        ),
+        scorecard=(("fit", value, 40),),
+        sources=(("001", value),),
+    )
+
+
+@pytest.mark.parametrize("typed", HOSTILE)
+def test_hostile_text_in_every_place_of_the_markdown_reads_as_typed(typed):
+    t = translator("en")
+    shown = HOSTILE[typed] or typed
+    blocks, kinds, texts = rendered(markdown_report.render(report_with(PLACE), t))
+    hostile = markdown_report.render(report_with(typed), t)
+    assert rendered(hostile) == (blocks, kinds, [s.replace(PLACE, shown) for s in texts])
+    html = MARKDOWN.render(hostile)
+    assert not re.search(r"<(script|img|a|code|pre|blockquote|del|ol|hr|h[3-6])\b|<!--", html)
+
+
+def test_a_hostile_answer_in_a_real_report_reads_as_typed():
+    t = translator("en")
+    rec = Engine(FLOW).run(PEAKS)[1].recommendation
+    pricing = t(FLOW.by_id["pricing"].short)
+
+    def document(answer):
+        return export.markdown(
+            FLOW, replace(rec, answers={**rec.answers, "pricing": answer}), t, CREATED
+        )
+
+    typed = "<script>x</script>\n# [x](javascript:y) | **z**"
+    blocks, kinds, texts = rendered(document(PLACE))
+    assert f"{pricing}: {PLACE}" in texts
+    shown = "<script>x</script> # [x](javascript:y) | **z**"
+    assert rendered(document(typed)) == (blocks, kinds, [s.replace(PLACE, shown) for s in texts])
+
+
+def test_text_escapes_markdown_and_html_everywhere_and_line_starts_where_a_line_starts():
+    assert text("<b>&amp;</b>") == "&lt;b&gt;&amp;amp;&lt;/b&gt;"
+    assert text("[a](javascript:x) ![i](y)") == r"\[a\](javascript:x) !\[i\](y)"
+    assert text("*a* _b_ `c` ~d~ $e$ #f |g| \\h") == r"\*a\* \_b\_ \`c\` \~d\~ \$e\$ \#f \|g\| \\h"
+    assert text("see https://evil.example or www.evil.example") == (
+        r"see https\://evil.example or www\.evil.example"
+    )
+    assert text("a\nb\r\n\tc  d ") == "a b c d"
+    assert text("a\x1bb\x7fc\u202ed") == "a\ufffdb\ufffdcd"
+    assert text("Växjö, Łódź, 1.5 (x) 100% 😀 שלום") == "Växjö, Łódź, 1.5 (x) 100% 😀 שלום"
+    # inline, a list marker is only text; at a line's start it gets a backslash
+    assert text("1. a") == "1. a"
+    assert [line(s) for s in ("1. a", "22) b", "- c", "+ d", "===", "- - -")] == [
+        r"1\. a",
+        r"22\) b",
+        r"\- c",
+        r"\+ d",
+        r"\===",
+        r"\- - -",
+    ]
+    assert [line(s) for s in ("-5 %", "+46 8", "1.5 million", "= x")] == [
+        "-5 %",
+        "+46 8",
+        "1.5 million",
+        "= x",
+    ]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_our_own_texts_need_no_escape_so_the_markdown_reads_as_before(language):
+    t = translator(language)
+    for path in SCENARIOS:
+        rec = Engine(FLOW).run(yaml.safe_load(path.read_text())["answers"])[1].recommendation
+        markdown = export.markdown(FLOW, rec, t, CREATED)
+        assert "\\" not in markdown and "&lt;" not in markdown and "&amp;" not in markdown
