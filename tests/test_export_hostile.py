@@ -1,7 +1,10 @@
-"""Exports of hostile text: Markdown that shows it as written."""
+"""Exports of hostile text: Markdown that shows it as written, and a PDF that prints every
+character or a visible U+FFFD, without a glyph warning."""
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 from dataclasses import replace
 from itertools import groupby
@@ -10,9 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 from markdown_it import MarkdownIt
+from pypdf import PdfReader
 
 from advisor import export
 from advisor import markdown as markdown_report
+from advisor import pdf as pdf_report
 from advisor.engine import Engine
 from advisor.i18n import LANGUAGES, translator
 from advisor.markdown import line, text
@@ -149,3 +154,79 @@ def test_our_own_texts_need_no_escape_so_the_markdown_reads_as_before(language):
         rec = Engine(FLOW).run(yaml.safe_load(path.read_text())["answers"])[1].recommendation
         markdown = export.markdown(FLOW, rec, t, CREATED)
         assert "\\" not in markdown and "&lt;" not in markdown and "&amp;" not in markdown
+
+
+# -- PDF ----------------------------------------------------------------------------------------
+
+EMOJI = "Emoji 😀 👍 ❤️ done"
+ARABIC = "مرحبا بالعالم"
+HEBREW = "שלום עולם"
+CJK = "你好世界"
+
+
+def pdf_text(data: bytes) -> str:
+    """The PDF's text, without the control characters pypdf shows for the extra glyphs
+    HarfBuzz makes of one Arabic letter (fpdf2 maps them to no character)."""
+    pages = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return re.sub(r"[\x00-\x09\x0b-\x1f]", "", pages)
+
+
+def pdf_fonts(data: bytes) -> set[str]:
+    """The fonts a PDF embeds, without their subset prefix (`ABCDEF+`)."""
+    fonts = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).split("+")[-1])
+    return fonts
+
+
+def glyph_warnings(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING or "missing" in r.getMessage().lower()
+    ]
+
+
+def test_the_pdf_prints_emoji_arabic_hebrew_in_every_style_and_cjk_as_visible_marks(caplog):
+    caplog.set_level(logging.DEBUG)
+    report = Report(
+        title=f"Title {HEBREW}",
+        date="24 November 2026",
+        verdict="outsource",
+        verdict_title=f"Bold 🚀 {ARABIC}",
+        verdict_text=EMOJI,
+        sections=(
+            Section(
+                "answers",
+                "Your answers",
+                (Item(f"Arabic: {ARABIC}"), Item(f"Hebrew: {HEBREW}"), Item(f"CJK: {CJK} end")),
+                note=f"Italic 🌍 {HEBREW}",
+            ),
+        ),
+        scorecard=(),
+        sources=(),
+    )
+    text = pdf_text(pdf_report.render(report, translator("en")))
+    for shown in ("😀", "👍", "❤", "🚀", "🌍", *ARABIC.split(), *HEBREW.split()):
+        assert shown in text
+    assert "CJK: " + pdf_report.MISSING * len(CJK) + " end" in text
+    assert not any(c in text for c in CJK)
+    assert glyph_warnings(caplog) == []
+
+
+def test_a_hostile_answer_prints_in_the_pdf_with_only_the_fonts_it_needs(caplog):
+    caplog.set_level(logging.DEBUG)
+    t = translator("pl")
+    rec = Engine(FLOW).run(PEAKS)[1].recommendation
+    latin = pdf_fonts(export.pdf(FLOW, rec, t, CREATED))
+    assert all(name.startswith("SourceSansPro") for name in latin)
+    typed = f"Anna {HEBREW} {CJK}\x00\u202e"
+    data = export.pdf(FLOW, replace(rec, answers={**rec.answers, "pricing": typed}), t, CREATED)
+    text = pdf_text(data)
+    assert all(word in text for word in HEBREW.split())
+    assert pdf_report.MISSING * (len(CJK) + 1) in text  # the NUL too; the bidi override is dropped
+    # Noto Sans for the marks, Noto Sans Hebrew for the name; no emoji or Arabic font
+    added = sorted(pdf_fonts(data) - latin)
+    assert len(added) == 2 and added[0] == "NotoSans" and added[1].startswith("NotoSansHebrew")
+    assert glyph_warnings(caplog) == []
