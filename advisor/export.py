@@ -21,7 +21,9 @@ from .i18n import Translator
 from .report import Report, build_report, to_json
 
 T = TypeVar("T")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# what makes a spreadsheet read a cell as a formula (OWASP's list: = + - @ tab CR), with
+# line feed, and the full-width forms, in case a spreadsheet or a locale folds them
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def summary_date(created_at: str) -> date:
@@ -55,8 +57,11 @@ def pdf(flow: Flow, rec: Recommendation, t: Translator, created_at: str) -> byte
 
 
 def neutralise(value: str) -> str:
-    """Stop a spreadsheet from running a cell as a formula (`=cmd()` becomes `'=cmd()`)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """Stop a spreadsheet from running a cell as a formula (`=cmd()` becomes `'=cmd()`),
+    also behind leading spaces, which some spreadsheets skip (` =cmd()`)."""
+    if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def csv_columns(flow: Flow) -> list[str]:

@@ -1,14 +1,17 @@
-"""Exports of hostile text: Markdown that shows it as written, and a PDF that prints every
-character or a visible U+FFFD, without a glyph warning."""
+"""Exports of hostile text: Markdown that shows it as written, a PDF that prints every
+character or a visible U+FFFD without a glyph warning, and CSV cells that no spreadsheet
+runs as a formula."""
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import re
 from dataclasses import replace
 from itertools import groupby
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -230,3 +233,37 @@ def test_a_hostile_answer_prints_in_the_pdf_with_only_the_fonts_it_needs(caplog)
     added = sorted(pdf_fonts(data) - latin)
     assert len(added) == 2 and added[0] == "NotoSans" and added[1].startswith("NotoSansHebrew")
     assert glyph_warnings(caplog) == []
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+
+FORMULAS = ("=cmd()", "+1", "-2", "@SUM(A1)", "\t=1+1", "\r=1+1", "\n=1+1", " =1+1",
+            "\u3000=1+1", "＝1+1", "＋1", "－1", "＠SUM(A1)")  # fmt: skip
+
+
+@pytest.mark.parametrize("typed", FORMULAS)
+def test_a_cell_a_spreadsheet_would_run_gets_a_quote(typed):
+    assert export.neutralise(typed) == "'" + typed
+
+
+def test_plain_cells_stay_as_they_are():
+    for typed in ("plain", "1+1", "a=b", "'quoted", "Łódź", "😀=1"):
+        assert export.neutralise(typed) == typed
+
+
+def test_a_formula_typed_as_an_answer_reaches_the_csv_quoted():
+    rec = Engine(FLOW).run(PEAKS)[1].recommendation
+    typed = '=HYPERLINK("https://evil.example","x")'
+    summary = SimpleNamespace(
+        id=1,
+        conversation_id=2,
+        user_id=3,
+        flow_id=FLOW.id,
+        flow_version=FLOW.version,
+        language="en",
+        created_at=CREATED,
+        recommendation=replace(rec, answers={**rec.answers, "pricing": typed}),
+    )
+    data = export.csv_bytes(FLOW, [summary]).decode("utf-8")
+    (row,) = csv.DictReader(io.StringIO(data[1:]))
+    assert row["answer_pricing"] == "'" + typed
