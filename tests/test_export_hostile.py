@@ -1,6 +1,6 @@
 """Exports of hostile text: Markdown that shows it as written, a PDF that prints every
-character or a visible U+FFFD without a glyph warning, and CSV cells that no spreadsheet
-runs as a formula."""
+character or a visible U+FFFD without a glyph warning, CSV cells that no spreadsheet runs
+as a formula, and a client's name as the caption of their PDF in the chat."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ from advisor.engine import Engine
 from advisor.i18n import LANGUAGES, translator
 from advisor.markdown import line, text
 from advisor.report import Item, Report, Section
-from testkit.people import FLOW, PEAKS
+from storage import Store
+from testkit.harness import BotRunner
+from testkit.people import FLOW, PEAKS, PEAKS_PATH, SAVED, press, walk
 
 CREATED = "2026-11-24T10:00:00+00:00"
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
@@ -267,3 +269,29 @@ def test_a_formula_typed_as_an_answer_reaches_the_csv_quoted():
     data = export.csv_bytes(FLOW, [summary]).decode("utf-8")
     (row,) = csv.DictReader(io.StringIO(data[1:]))
     assert row["answer_pricing"] == "'" + typed
+
+
+# -- Telegram -----------------------------------------------------------------------------------
+
+
+def test_a_hostile_client_name_captions_the_consultants_pdf_as_typed(emulator, tmp_path):
+    db = tmp_path / "bot.db"
+    with Store(db) as store:
+        anna = store.consultants.add("Anna Consult", telegram_id=501)
+    name = '<a href="https://evil.example">Bank</a> & <b'
+    with BotRunner(emulator, db):
+        client = emulator.user(651, first_name=name)
+        client.send(f"/start c{anna.code}")
+        consent = client.wait_for(
+            lambda: next((m for m in client.messages if "invited you" in m.plain_text), None)
+        )
+        press(client, consent, "Yes, share")
+        walk(client, PEAKS_PATH)
+        client.wait_for(lambda: any(SAVED in (m.plain_text or "") for m in client.messages))
+        anna_chat = emulator.user(501, first_name="Anna")
+        anna_chat.send("/clients export")
+        pdf = anna_chat.wait_for(
+            lambda: next((m for m in anna_chat.messages if m.document and m.plain_text), None)
+        )
+    assert pdf.document.filename.endswith(".pdf")
+    assert (pdf.plain_text, pdf.entities) == (name, [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from telegram import Update
 from telegram.constants import ChatAction
 
@@ -57,9 +59,8 @@ async def send_export(update: Update, context: AdvisorContext, kind: str) -> Non
         data = export.markdown(flow, rec, t, created).encode("utf-8")
     else:
         data = export.pdf(flow, rec, t, created)
-    await chat.send_document(
-        data, filename=export.file_name(found, kind), caption=verdict_title(flow, rec, t)
-    )
+    caption = escape(verdict_title(flow, rec, t))  # captions are HTML, as every message
+    await chat.send_document(data, filename=export.file_name(found, kind), caption=caption)
 
 
 async def export_clients(update: Update, context: AdvisorContext, consultant: Consultant) -> None:
@@ -75,6 +76,6 @@ async def export_clients(update: Update, context: AdvisorContext, consultant: Co
     await chat.send_document(export.csv_bytes(service.flow, summaries), filename="clients.csv")
     for client, found in pairs:
         data = export.pdf(service.flow, found.recommendation, t, found.created_at)
-        await chat.send_document(
-            data, filename=export.file_name(found, "pdf"), caption=client.name or ""
-        )
+        # a client's name as typed: unescaped, `<` failed the send and `<a>` made a link
+        caption = escape(client.name or "")
+        await chat.send_document(data, filename=export.file_name(found, "pdf"), caption=caption)
