@@ -1,8 +1,10 @@
 """Summaries leaving the chat: a PDF report, Markdown, and CSV/JSON for operators.
 
 Every format renders the same translated `Report` the chat shows, so they say the same
-thing. The PDF embeds Source Sans Pro (from the `font-source-sans-pro` package), so Polish,
-Swedish and Finnish letters print whatever fonts the machine has.
+thing. Each treats what a person typed as text, never as markup or a formula: the Markdown
+escapes every text (advisor/markdown.py), the PDF prints every character with an embedded
+font or as a visible U+FFFD (advisor/pdf.py), and a CSV cell a spreadsheet would run gets
+a leading `'`.
 """
 
 from __future__ import annotations
