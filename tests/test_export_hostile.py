@@ -33,7 +33,7 @@ CREATED = "2026-11-24T10:00:00+00:00"
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
 # CommonMark with GitHub's tables and strikethrough
 MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-# what a person could type as a name or an answer, each with how it must read once rendered
+# what a person could type as a name or an answer, and how it reads rendered (None: as typed)
 HOSTILE = {
     "<script>alert(1)</script>": None,
     "<img src=x onerror=alert(1)>": None,
