@@ -1,8 +1,10 @@
 """Summaries leaving the chat: a PDF report, Markdown, and CSV/JSON for operators.
 
 Every format renders the same translated `Report` the chat shows, so they say the same
-thing. The PDF embeds Source Sans Pro (from the `font-source-sans-pro` package), so Polish,
-Swedish and Finnish letters print whatever fonts the machine has.
+thing. Each treats what a person typed as text, never as markup or a formula: the Markdown
+escapes every text (advisor/markdown.py), the PDF prints every character with an embedded
+font or as a visible U+FFFD (advisor/pdf.py), and a CSV cell a spreadsheet would run gets
+a leading `'`.
 """
 
 from __future__ import annotations
@@ -14,22 +16,16 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, Protocol, TextIO, TypeVar
 
+from . import markdown as markdown_report
 from .advice import Recommendation
 from .flow import Flow
-from .i18n import N_, Translator
-from .report import (
-    INSTEAD,
-    RECOMMENDATION,
-    SOURCES,
-    Report,
-    build_report,
-    cite,
-    severity_label,
-    to_json,
-)
+from .i18n import Translator
+from .report import Report, build_report, to_json
 
 T = TypeVar("T")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# what makes a spreadsheet read a cell as a formula (OWASP's list: = + - @ tab CR), with
+# line feed, and the full-width forms, in case a spreadsheet or a locale folds them
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def summary_date(created_at: str) -> date:
@@ -44,33 +40,9 @@ def report_for(flow: Flow, rec: Recommendation, t: Translator, created_at: str) 
 
 
 def markdown(flow: Flow, rec: Recommendation, t: Translator, created_at: str) -> str:
-    """The recommendation as a Markdown document, for e-mail, wikis and boards."""
-    report = report_for(flow, rec, t, created_at)
-    lines = [f"# {report.title}", "", f"*{report.date}*", ""]
-    lines += [f"## {t(RECOMMENDATION)}: {report.verdict_title}", "", report.verdict_text, ""]
-    if report.scorecard:
-        lines += [f"## {t(N_('Readiness scorecard'))}", "", "| | |", "|---|---:|"]
-        lines += [f"| {title} | {score} / 100 |" for _, title, score in report.scorecard]
-        lines.append("")
-    for section in report.sections:
-        lines += [f"## {section.title}", ""]
-        if section.note:
-            lines += [f"*{section.note}*", ""]
-        for item in section.items:
-            cited = f" [{cite(item)}]" if item.sources else ""
-            if item.severity:
-                label = severity_label(item.severity, t)
-                lines.append(f"- **{item.text}** ({label}){cited}  ")
-                lines.append(f"  {item.detail}  ")
-                lines.append(f"  {t(INSTEAD)} {item.instead}")
-            elif section.key == "next_steps":
-                lines.append(f"- [ ] {item.text}{cited}")
-            else:
-                lines.append(f"- {item.text}{cited}")
-        lines.append("")
-    lines += [f"## {t(SOURCES)}", ""]
-    lines += [f"- [{number}] {title}" for number, title in report.sources]
-    return "\n".join(lines) + "\n"
+    """The recommendation as a Markdown document, for e-mail, wikis and boards. Every text in
+    it, the user's and ours, is escaped to read as written (advisor/markdown.py)."""
+    return markdown_report.render(report_for(flow, rec, t, created_at), t)
 
 
 # -- PDF ----------------------------------------------------------------------------------------
@@ -87,8 +59,11 @@ def pdf(flow: Flow, rec: Recommendation, t: Translator, created_at: str) -> byte
 
 
 def neutralise(value: str) -> str:
-    """Stop a spreadsheet from running a cell as a formula (`=cmd()` becomes `'=cmd()`)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """Stop a spreadsheet from running a cell as a formula (`=cmd()` becomes `'=cmd()`),
+    also behind leading spaces, which some spreadsheets skip (` =cmd()`)."""
+    if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def csv_columns(flow: Flow) -> list[str]:

@@ -1,4 +1,13 @@
-"""The PDF report: the same Report the chat shows, on A4 with an embedded font.
+"""The PDF report: the same Report the chat shows, on A4 with embedded fonts.
+
+Source Sans Pro (the `font-source-sans-pro` package) prints the report's own languages. A
+character it lacks, typically in what a person typed (an emoji, Arabic, Hebrew, Greek,
+Cyrillic, Chinese ...), is printed with the first font that has it in the folder named by
+`ADVISOR_PDF_FONTS` (fonts the operator chose, such as the Noto fonts of their system),
+embedded only in the reports that use it; right-to-left scripts are shaped by HarfBuzz when
+`uharfbuzz` is installed. A character no font has prints as U+FFFD "�" (or "?" where no
+font has that either), one for each character: visible, never a silent gap, so fpdf2 never
+has a glyph to warn about.
 
 Imported on first use (through `export.pdf`): fpdf2 and its font tools are a sixth of the
 bot's start-up, and most processes never make a PDF.
@@ -6,16 +15,55 @@ bot's start-up, and most processes never make a PDF.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import unicodedata
+from functools import cache
 from pathlib import Path
 
 import font_source_sans_pro
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
 from .i18n import N_, Translator
-from .report import INSTEAD, Item, Report, cite, severity_label
+from .report import BIDI_CONTROLS, INSTEAD, Item, Report, cite, severity_label
 
 FONT_DIR = Path(font_source_sans_pro.font_directory)
 SEVERITY_COLOURS = {"high": (192, 57, 43), "medium": (230, 126, 34), "low": (241, 196, 15)}
+MISSING = "\ufffd"  # where a fallback font has it; else "?"
+
+
+FALLBACK_FONTS = "ADVISOR_PDF_FONTS"  # a folder of .ttf/.otf fonts, tried in name order
+
+
+def fallback_fonts() -> tuple[Path, ...]:
+    """The fonts for characters Source Sans Pro lacks: none unless the operator names some."""
+    folder = os.environ.get(FALLBACK_FONTS)
+    if not folder or not Path(folder).is_dir():
+        return ()
+    return tuple(sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".ttf", ".otf")))
+
+
+def can_shape() -> bool:
+    """Whether HarfBuzz is there to join and order right-to-left letters (optional)."""
+    return importlib.util.find_spec("uharfbuzz") is not None
+
+
+@cache
+def characters(path: Path) -> frozenset[int]:
+    """The code points a font has a glyph for; read once per process."""
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap() or {})
+
+
+def invisible(char: str) -> bool:
+    """A format character or variation selector: shows nothing of its own, so dropping it
+    when no font has it leaves no gap."""
+    code = ord(char)
+    return (
+        unicodedata.category(char) == "Cf" or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+    )
 
 
 class _ReportPdf(FPDF):
@@ -28,7 +76,54 @@ class _ReportPdf(FPDF):
         self.add_font("Sans", "", str(FONT_DIR / "SourceSansPro-Regular.ttf"))
         self.add_font("Sans", "B", str(FONT_DIR / "SourceSansPro-Bold.ttf"))
         self.add_font("Sans", "I", str(FONT_DIR / "SourceSansPro-It.ttf"))
+        self.fallbacks: list[Path] = []  # those added, as a report needs them
         self.set_title(title)
+
+    def normalize_text(self, text: str) -> str:
+        """Every character as a font in the document prints it, or U+FFFD (fpdf2 calls this
+        on each text before laying it out)."""
+        text = super().normalize_text(text)
+        have = self.current_font.cmap if isinstance(self.current_font, TTFFont) else {}
+        # a font may map a control character (NUL, most often) to an empty glyph
+        missing = {
+            c
+            for c in set(text)
+            if c != "\n" and (ord(c) not in have or unicodedata.category(c) == "Cc")
+        }
+        if not missing:
+            return text
+        stand_ins = {c: self._stand_in(c) for c in missing}
+        return "".join(stand_ins.get(c, c) for c in text)
+
+    def _stand_in(self, char: str) -> str:
+        if char in BIDI_CONTROLS:
+            return ""
+        if unicodedata.category(char) != "Cc" and self._fallback_for(char):
+            return char
+        if char.isspace():
+            return " "
+        if invisible(char):
+            return ""
+        return MISSING if self._fallback_for(MISSING) else "?"
+
+    def _fallback_for(self, char: str) -> bool:
+        """Add the first fallback font that has `char`, unless it is in already."""
+        code = ord(char)
+        for path in fallback_fonts():
+            if code in characters(path):
+                if path not in self.fallbacks:
+                    self._add_fallback(path)
+                if unicodedata.bidirectional(char) in ("R", "AL") and can_shape():
+                    # from here on: shaping costs three times the time, and most need none
+                    self.set_text_shaping(True)
+                return True
+        return False
+
+    def _add_fallback(self, path: Path) -> None:
+        self.add_font(f"Fallback{len(self.fallbacks)}", "", str(path))
+        self.fallbacks.append(path)
+        families = [f"Fallback{index}" for index in range(len(self.fallbacks))]
+        self.set_fallback_fonts(families, exact_match=False)  # bold takes the regular weight
 
     def footer(self) -> None:
         self.set_y(-12)

@@ -33,6 +33,9 @@ CHANGE_TEXTS = {
 # how much of the report the chat shows; the PDF has the rest
 BRIEF_LIMITS = {"changes": 2, "flags": 5, "next_steps": 3}
 BRIEF_SECTIONS = ("reasons", "changes", "flags", "next_steps")
+# the bidi embeddings, overrides and isolates, which the PDF and Markdown drop from every
+# text: one typed into an answer would turn around the text after it, not only its own
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 NO_CHOICE_CHANGES = N_(
     "No single choice of yours would change it; only facts about your company would."
 )
