@@ -246,7 +246,8 @@ def test_the_operators_fallback_fonts_print_what_they_have_and_only_when_needed(
     typed = f"Anna {HEBREW} {CJK}\x00\u202e"
     data = export.pdf(FLOW, replace(rec, answers={**rec.answers, "pricing": typed}), t, CREATED)
     text = pdf_text(data)
-    assert all(word in text for word in HEBREW.split())
+    # set right to left: read back in visual order, unless HarfBuzz shaped it
+    assert all(word in text or word[::-1] in text for word in HEBREW.split())
     assert pdf_report.MISSING * (len(CJK) + 1) in text  # the NUL too; the bidi override is dropped
     assert sorted(pdf_fonts(data) - latin) == ["DejaVuSansBook"]  # its PostScript name
     assert glyph_warnings(caplog) == []
