@@ -139,7 +139,9 @@ class Engine:
             auto_transitions=False,
             send_event=True,
         )
-        self._ahead: dict[str, tuple[Question, ...]] = {}
+        # for each question, those that may come after it, each with the questions its
+        # condition reads: a condition on a question not answered yet counts as "may come"
+        self._ahead: dict[str, tuple[tuple[Question, frozenset[str]], ...]] = {}
         for question in flow.questions:
             chain = successors(question, flow.questions, flow.by_id)
             for dest in chain:
@@ -147,7 +149,16 @@ class Engine:
                     [] if dest == SUMMARY else [_shows(flow.by_id[dest])]
                 )
                 self.machine.add_transition(ANSWER, question.id, dest, conditions=guard)
-            self._ahead[question.id] = self._static_chain(question)
+            self._ahead[question.id] = tuple(
+                (q, frozenset(ref.question for ref in q.when.references()))
+                for q in self._static_chain(question)
+            )
+        # the answers that decide how many questions may still come after each question
+        self._reads_ahead = {
+            q: tuple(sorted(set().union(*(reads for _, reads in ahead))))
+            for q, ahead in self._ahead.items()
+        }
+        self._counted: dict[tuple[str, tuple[Any, ...]], int] = {}
         self._answer_event = self.machine.events[ANSWER]
         # the tip flags each answer can raise, found once instead of on every answer
         self._tips_by_question: dict[str, tuple[RedFlag, ...]] = {
@@ -179,16 +190,35 @@ class Engine:
         """The question the conversation is at (it must not be finished)."""
         question = self.flow.by_id[conversation.state]
         known = conversation.current_answers()
-        context = Context(known)
-        ahead = sum(1 for q in self._ahead[question.id] if _may_ask(q, context))
         step = len(conversation.path) + 1
         return Prompt(
             question=question,
             options=self.flow.options_for(question, known),
             step=step,
-            total=step + ahead,
+            total=step + self._still_ahead(question.id, known),
             default=conversation.answers.get(question.id),
         )
+
+    def _still_ahead(self, question_id: str, known: Mapping[str, Any]) -> int:
+        """How many later questions may still be asked: those whose condition holds or
+        reads a question not answered yet. Counting these, the total only ever shrinks as
+        answers come in, so the progress counter never goes back. Counted once for each
+        combination of the answers it depends on (there are few)."""
+        key = (
+            question_id,
+            tuple(_hashable(known.get(q, _UNANSWERED)) for q in self._reads_ahead[question_id]),
+        )
+        counted = self._counted.get(key)
+        if counted is None:
+            context = Context(known)
+            counted = sum(
+                1
+                for question, reads in self._ahead[question_id]
+                if not reads or not reads.issubset(known) or question.when.holds(context)
+            )
+            if len(self._counted) < 100_000:  # bounded, whatever numbers people type
+                self._counted[key] = counted
+        return counted
 
     def answer(self, conversation: Conversation, value: Any, locale: str = "en") -> Turn:
         """Record an answer to the current question and move on; raises InvalidAnswer."""
@@ -415,15 +445,6 @@ class AnswersError(ValueError):
         self.problems = dict(problems)
 
 
-def _may_ask(question: Question, context: Context) -> bool:
-    """Whether a later question may still be asked: its condition holds, or depends on a
-    question not answered yet. Counting these, the total only ever shrinks as answers
-    come in, so the progress counter never goes back."""
-    if question.when.holds(context):
-        return True
-    return any(ref.question not in context.answers for ref in question.when.references())
-
-
 def _shows(question: Question) -> Callable[[EventData], bool]:
     """The guard of a transition into `question`: its condition on the answers so far."""
     condition = question.when
@@ -441,6 +462,13 @@ _NO = {"no", "false", "n", "0"}
 
 
 _DONT_KNOW = {DONT_KNOW, "don't know", "dont know", "unknown", "?"}
+
+
+_UNANSWERED = object()
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _yes_no(value: Any, dont_know: bool = False) -> bool | str:

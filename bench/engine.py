@@ -6,11 +6,12 @@ import json
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from advisor.flow import default_flows_dir, load_flow
 from bot.service import AdvisorService
-from storage import Store
+from storage import Store, User
 from testkit.people import PEAKS
 
 FLOW = load_flow(default_flows_dir() / "advisor.yaml")
@@ -96,6 +97,45 @@ def durable_answers(folder: Path, conversations: int, rounds: int) -> float:
         return answered / (time.perf_counter() - start)
 
 
+def concurrent_answers(folder: Path, conversations: int, rounds: int) -> tuple[float, ...]:
+    """Answers per second with `conversations` answering at once, each with one answer in
+    flight: every answer is one job of the database's writer (read, engine step and write,
+    as the Telegram bot submits it), and the writer commits what has queued up together.
+    Also the p50 and p99 of one answer's latency (from its submission to its commit, in ms)
+    and the answers per commit."""
+    with Store(folder / f"concurrent-{conversations}.db") as store:
+        service = AdvisorService(FLOW, store)
+        users = [store.user("bench", f"c{i}") for i in range(conversations)]
+        asked = {user.id: service.current(user).stored.conversation.state for user in users}
+        latencies: list[float] = []
+
+        def answer(user: User) -> str:
+            if asked[user.id] == "summary":
+                asked[user.id] = service.restart(user).stored.conversation.state
+            state = service.answer(user, ANSWERS[asked[user.id]]).stored.conversation.state
+            asked[user.id] = state
+            return state
+
+        def timed(began: float) -> Callable[[object], None]:
+            return lambda _: latencies.append(time.perf_counter() - began)
+
+        commits = store.file.writer.commits
+        start = time.perf_counter()
+        for _ in range(rounds):
+            pending = []
+            for user in users:
+                future = service.submit(answer, user)
+                future.add_done_callback(timed(time.perf_counter()))
+                pending.append(future)
+            for future in pending:
+                future.result()
+        elapsed = time.perf_counter() - start
+        batches = store.file.writer.commits - commits
+    latencies.sort()
+    p50, p99 = (latencies[int(len(latencies) * q)] * 1000 for q in (0.5, 0.99))
+    return len(latencies) / elapsed, p50, p99, len(latencies) / max(batches, 1)
+
+
 def run(quick: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -103,11 +143,18 @@ def run(quick: bool) -> dict[str, float]:
         statements = answer_statements(folder, 2_000 if quick else 20_000)
         one = durable_answers(folder, 1, 300 if quick else 5_000)
         many = durable_answers(folder, 100 if quick else 1_000, 3 if quick else 10)
+        together, p50, p99, per_commit = concurrent_answers(
+            folder, 100 if quick else 1_000, 3 if quick else 10
+        )
     return {
         "raw_sqlite_commits_per_s": raw,
         "answer_statements_per_s": statements,
         "answers_per_s_1_conversation": one,
         "answers_per_s_interleaved": many,
+        "answers_per_s_concurrent": together,
+        "concurrent_answer_p50_ms": p50,
+        "concurrent_answer_p99_ms": p99,
+        "answers_per_commit": per_commit,
         "ratio_raw_to_answers": raw / one,
         "ratio_statements_to_answers": statements / one,
     }

@@ -11,9 +11,10 @@ front ends' vocabulary, re-exported here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from advisor.advice import Recommendation
 from advisor.engine import (
@@ -64,6 +65,10 @@ __all__ = [  # the vocabulary of the front ends
     "Turn",
     "User",
 ]
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,13 @@ class AdvisorService:
         return self._store.latest_summary(user.id)
 
     # -- the database file ------------------------------------------------------------------
+
+    def submit(self, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Run a call of this service (or of its doors) as one job of the database's writer:
+        its reads, its engine step and its writes go into the next group commit, and the
+        future has the result once that is committed. An asynchronous front end calls
+        everything that may write this way, so its event loop never waits for SQLite."""
+        return self._store.file.writer.submit(lambda conn: call(*args, **kwargs))
 
     @property
     def gone(self) -> StorageError | None:

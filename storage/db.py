@@ -1,9 +1,9 @@
 """The SQLite file: one writer thread that commits what has queued up together, readers apart.
 
 A write is a job, a function of a connection, handed to the writer thread. The writer runs
-every job queued at that moment in one transaction (group commit), each in a savepoint of
-its own so that a job that fails leaves the others, and the callers learn their results
-only once the transaction is committed. Reads use a connection of the reading thread, so a
+every job queued at that moment in one transaction (group commit); a job that fails leaves
+the others (see `Writer._commit`), and the callers learn their results only once the
+transaction is committed. Reads use a connection of the reading thread, so a
 write waiting for a lock held by another process delays only the writes, and a reader never
 waits for the writer. Nothing outside storage/ writes SQL.
 
@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -109,7 +110,10 @@ class DatabaseFile:
         return conn
 
     def reader(self) -> sqlite3.Connection:
-        """This thread's connection for reading (each thread has its own)."""
+        """This thread's connection for reading (each thread has its own; a job on the
+        writer reads through the writer's, so it sees what its transaction wrote)."""
+        if self.writer.is_current():
+            return self.writer.conn
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if conn is None:
             conn = self._readers.conn = self.connect()
@@ -118,8 +122,20 @@ class DatabaseFile:
         return conn
 
     def write(self, job: Job[T]) -> T:
-        """Run `job` in the writer's next transaction; its result once committed."""
+        """Run `job` in the writer's next transaction; its result once committed. On the
+        writer itself (a job that writes more) it runs at once, in the job's transaction."""
+        if self.writer.is_current():
+            return job(self.writer.conn)
         return self.writer.submit(job).result()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once what was just written is committed: at once when this is
+        not the writer (its write has returned, so it is committed), else after the
+        running job's transaction."""
+        if self.writer.is_current():
+            self.writer.after_commit(callback)
+        else:
+            callback()
 
     @property
     def gone(self) -> StorageError | None:
@@ -132,9 +148,11 @@ class DatabaseFile:
 
     def empty_wal(self) -> None:
         """Copy the WAL into the file and empty it (after an erasure: no old copy stays)."""
-        self.writer.submit(
+        emptied = self.writer.submit(
             lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone(), alone=True
-        ).result()
+        )
+        if not self.writer.is_current():  # a job on the writer: it runs after the commit
+            emptied.result()
 
     def close(self) -> None:
         self.writer.close()
@@ -148,16 +166,26 @@ class Writer:
     """The one thread that writes, committing the jobs queued up together."""
 
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
-        self._conn = conn
+        self.conn = conn  # for the writer's thread alone
         self._path = path
-        self._identity = _identity(path)
+        # the file and its WAL, held open to see whether they are still linked to a name
+        self._watched = [
+            os.open(name, os.O_RDONLY | os.O_CLOEXEC) for name in (path, path + "-wal")
+        ]
         self.gone: StorageError | None = None
         self.gone_callbacks: list[Callable[[], None]] = []
+        self._current: _Task[Any] | None = None
+        # updates marked done by their effect's transaction, until told they are handled
+        self.marked: set[int] = set()
         self._closed = False
         self._queue: queue.SimpleQueue[_Task[Any] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._thread.start()
         self.commits = 0  # transactions committed, for the benchmarks
+
+    def is_current(self) -> bool:
+        """Whether this is the writer's own thread (running a job)."""
+        return threading.current_thread() is self._thread
 
     def submit(self, job: Job[T], *, alone: bool = False) -> Future[T]:
         """Queue a job; `alone` runs it outside any transaction (a checkpoint, a vacuum)."""
@@ -173,7 +201,9 @@ class Writer:
             self._closed = True
             self._queue.put(None)
             self._thread.join()
-            self._conn.close()
+            self.conn.close()
+            for fd in self._watched:
+                os.close(fd)
 
     def _run(self) -> None:
         stopping = False
@@ -192,48 +222,78 @@ class Writer:
             self._commit([task for task in tasks if not task.alone])
             for task in tasks:
                 if task.alone:  # after the transaction before it, outside any
-                    task.run_alone(self._conn)
+                    task.run_alone(self.conn)
 
     def _commit(self, batch: list[_Task[Any]]) -> None:
+        """Run the batch in one transaction and commit it. A job that fails without having
+        written anything simply fails; one that fails halfway (rare: a full disk, a bug)
+        undoes the batch, which then runs again with a savepoint for each job."""
         if not batch:
             return
-        conn = self._conn
         try:
             self._check_file()
-            conn.execute("BEGIN IMMEDIATE")
+            done = self._run_batch(batch, savepoints=False)
+            if done is None:
+                done = self._run_batch(batch, savepoints=True)
+            assert done is not None
+            self.conn.execute("COMMIT")
         except (sqlite3.Error, StorageError) as error:
-            _fail(batch, error)
-            return
-        done: list[tuple[_Task[Any], Any, BaseException | None]] = []
-        for task in batch:
-            conn.execute("SAVEPOINT job")
-            try:
-                result = task.job(conn)
-                if task.update_id is not None:
-                    mark_done(conn, task.update_id)
-                conn.execute("RELEASE job")
-                done.append((task, result, None))
-            except BaseException as failure:  # the job's own failure: it alone is undone
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
-                done.append((task, None, failure))
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             _fail(batch, error)
             return
         self.commits += 1
         for task, result, problem in done:
             if problem is None:
+                for callback in task.after:
+                    callback()
                 task.future.set_result(result)
             else:
                 task.future.set_exception(_storage(problem))
 
+    def _run_batch(
+        self, batch: list[_Task[Any]], *, savepoints: bool
+    ) -> list[tuple[_Task[Any], Any, BaseException | None]] | None:
+        """Every job of the batch in an open transaction; None if one failed halfway (and
+        the transaction was rolled back), when not in savepoints."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        done: list[tuple[_Task[Any], Any, BaseException | None]] = []
+        for task in batch:
+            task.after = []
+            self._current = task
+            if savepoints:
+                conn.execute("SAVEPOINT job")
+            changes = conn.total_changes
+            try:
+                result = task.job(conn)
+                if task.update_id is not None:
+                    mark_done(conn, task.update_id)
+                    task.after.append(partial(self.marked.add, task.update_id))
+                if savepoints:
+                    conn.execute("RELEASE job")
+                done.append((task, result, None))
+            except BaseException as failure:  # the job's own failure: it alone is undone
+                task.after = []
+                if savepoints:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                elif conn.total_changes != changes:
+                    conn.execute("ROLLBACK")
+                    return None
+                done.append((task, None, failure))
+            finally:
+                self._current = None
+        return done
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the running job's transaction is committed (not if undone)."""
+        assert self._current is not None, "only a job on the writer waits for its commit"
+        self._current.after.append(callback)
+
     def _check_file(self) -> None:
         """Refuse to write once the file was deleted or replaced under the process."""
-        if self.gone is None and _identity(self._path) != self._identity:
+        if self.gone is None and not all(_linked(fd) for fd in self._watched):
             self.gone = StorageError(
                 "gone", f"{self._path} was deleted or replaced while the advisor was running"
             )
@@ -246,10 +306,11 @@ class Writer:
 class _Task(Generic[T]):
     """A job, where its result goes, and the update it is done for."""
 
-    __slots__ = ("alone", "future", "job", "update_id")
+    __slots__ = ("after", "alone", "future", "job", "update_id")
 
     def __init__(self, job: Job[T], future: Future[T], update_id: int | None, alone: bool) -> None:
         self.job, self.future, self.update_id, self.alone = job, future, update_id, alone
+        self.after: list[Callable[[], None]] = []  # to run once its transaction is committed
 
     def run_alone(self, conn: sqlite3.Connection) -> None:
         try:
@@ -275,13 +336,10 @@ def _storage(error: BaseException) -> BaseException:
     return storage_error(error) if isinstance(error, sqlite3.Error) else error
 
 
-def _identity(path: str) -> tuple[int, int, int, int] | None:
-    """Which file is at `path` (and its WAL): device and inode of both, or None if gone."""
-    try:
-        main, wal = os.stat(path), os.stat(path + "-wal")
-    except FileNotFoundError:
-        return None
-    return main.st_dev, main.st_ino, wal.st_dev, wal.st_ino
+def _linked(fd: int) -> bool:
+    """Whether an open file still has a name: deleted, or replaced by a rename over it, it
+    has none (a write to it would be lost when the process ends)."""
+    return os.fstat(fd).st_nlink > 0
 
 
 def _create_private(path: str) -> None:

@@ -55,8 +55,12 @@ class Deliveries:
         return [(update_id, body) for update_id, body in cursor]
 
     def done(self, update_id: int, *, wait: bool = True) -> None:
-        """An update handled without changing anything (/help) is done too."""
-        future = self._file.writer.submit(lambda conn: mark_done(conn, update_id))
+        """An update has been handled: done, if its effect did not mark it already."""
+        writer = self._file.writer
+        if update_id in writer.marked:
+            writer.marked.discard(update_id)
+            return
+        future = writer.submit(lambda conn: mark_done(conn, update_id))
         if wait:
             future.result()
 

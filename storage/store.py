@@ -38,6 +38,8 @@ from .records import StoredConversation, Summary, User, conversation_of, summary
 from .reports import Reports
 from .schema import migrations
 
+OPEN_CACHE = 20_000  # open conversations remembered, one per person
+
 
 class Store:
     """The advisor's SQLite file, opened (created and migrated if need be) on construction."""
@@ -45,6 +47,9 @@ class Store:
     def __init__(self, path: str | Path | None = None, *, timeout: float = BUSY_TIMEOUT) -> None:
         self.path = str(path or default_path())
         self.file = DatabaseFile(self.path, timeout)
+        # each person's open conversation as last committed, so that an answer need not read
+        # it back; changed only after a commit (`after_commit`), checked by every write (seq)
+        self._open: dict[int, StoredConversation] = {}
         self.consultants = Consultants(self.file)
         self.reports = Reports(self.file)
         self.deliveries = Deliveries(self.file)
@@ -123,6 +128,7 @@ class Store:
     def set_language(self, user_id: int, language: str, *, now: str | None = None) -> None:
         """Remember a language the user chose; it wins over what their client says."""
         stamp = now or now_iso()
+        self._forget(user_id)  # its open conversation changes language too
 
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -148,12 +154,35 @@ class Store:
 
     def open_conversation(self, user_id: int) -> StoredConversation | None:
         """The user's unfinished conversation, if any."""
+        known = self._open.get(user_id)
+        if known is not None:
+            return known
         row = self._read(
             "SELECT * FROM conversations WHERE user_id = ? AND status = 'open' "
             "ORDER BY id DESC LIMIT 1",
             (user_id,),
         )
         return conversation_of(row) if row else None
+
+    def _remember(self, stored: StoredConversation) -> None:
+        """Once committed: this is the person's open conversation (or none, if finished)."""
+
+        def remember() -> None:
+            if len(self._open) >= OPEN_CACHE:
+                self._open.clear()  # rarely: it fills again with those who are answering
+            if stored.status == "open":
+                self._open[stored.user_id] = stored
+            else:
+                self._open.pop(stored.user_id, None)
+
+        self.file.after_commit(remember)
+
+    def _forget(self, user_id: int | None = None) -> None:
+        """Read the person's open conversation (or everyone's) from the file next time."""
+        if user_id is None:
+            self._open.clear()
+        else:
+            self._open.pop(user_id, None)
 
     def start_conversation(
         self,
@@ -192,9 +221,11 @@ class Store:
             return cursor.lastrowid
 
         conversation_id = self.file.write(job)
-        return StoredConversation(
+        started = StoredConversation(
             conversation_id, user_id, conversation, language, "open", 0, stamp, stamp, None
         )
+        self._remember(started)
+        return started
 
     def record(
         self,
@@ -220,9 +251,11 @@ class Store:
 
         def job(conn: sqlite3.Connection) -> None:
             answers, path, answer = state
+            # the status (indexed) is set only when it changes: an answer touches no index
+            finishing = ", status = 'finished', finished_at = ?" if finished else ""
             cursor = conn.execute(
                 "UPDATE conversations SET flow_version = ?, state = ?, answers = ?, path = ?, "
-                "seq = ?, updated_at = ?, status = ?, finished_at = ?, ticks = NULL "
+                f"seq = ?, updated_at = ?, ticks = NULL{finishing} "
                 "WHERE id = ? AND seq = ? AND status = 'open'",
                 (
                     new.flow_version,
@@ -231,13 +264,13 @@ class Store:
                     path,
                     seq,
                     stamp,
-                    "finished" if finished else "open",
-                    stamp if finished else None,
+                    *((stamp,) if finished else ()),
                     stored.id,
                     stored.seq,
                 ),
             )
             if cursor.rowcount != 1:
+                self._forget(stored.user_id)  # moved on elsewhere: read it afresh
                 raise StaleConversation(f"conversation {stored.id} is no longer at step {seq - 1}")
             conn.execute(
                 "INSERT INTO answers (conversation_id, seq, action, question_id, value, created_at)"
@@ -266,7 +299,7 @@ class Store:
                 owe(conn, stored.user_id, cursor.lastrowid, stamp)
 
         self.file.write(job)
-        return StoredConversation(
+        recorded = StoredConversation(
             stored.id,
             stored.user_id,
             new,
@@ -277,6 +310,8 @@ class Store:
             stamp,
             stamp if finished else None,
         )
+        self._remember(recorded)
+        return recorded
 
     def set_ticks(
         self, stored: StoredConversation, ticks: tuple[str, ...], *, now: str | None = None
@@ -294,10 +329,13 @@ class Store:
                 params,
             )
             if cursor.rowcount != 1:
+                self._forget(stored.user_id)
                 raise StaleConversation(f"conversation {stored.id} is no longer at {stored.seq}")
 
         self.file.write(job)
-        return replace(stored, ticks=ticks)
+        ticked = replace(stored, ticks=ticks)
+        self._remember(ticked)
+        return ticked
 
     def steps(self, conversation_id: int) -> list[dict[str, Any]]:
         """The conversation's log, in order: action, question and value of each step."""
@@ -343,6 +381,7 @@ class Store:
             _delete_users(conn, [user_id])
             return len(ids)
 
+        self._forget(user_id)
         erased = self.file.write(job)
         self.file.empty_wal()
         return erased
@@ -375,6 +414,7 @@ class Store:
             _delete_users(conn, empty)
             return len(ids)
 
+        self._forget()
         purged = self.file.write(job)
         self.deliveries.forget_done()
         self.file.empty_wal()

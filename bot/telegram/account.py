@@ -12,7 +12,7 @@ from advisor.i18n import LANGUAGES, N_, translator
 from advisor.report import verdict_title
 
 from . import callbacks, render
-from .context import AdvisorContext, answer_press, chat_of, in_thread, query_of, say
+from .context import AdvisorContext, answer_press, chat_of, in_writer, query_of, say
 from .showing import refuse_forged, remove_buttons, show
 
 log = logging.getLogger(__name__)
@@ -40,18 +40,18 @@ async def choose_language(update: Update, context: AdvisorContext) -> None:
         await refuse_forged(update, context)
         return
     service = context.service
-    context.person = await in_thread(service.people.set_language, context.user, code)
+    context.person = await in_writer(service, service.people.set_language, context.user, code)
     context.t = t = translator(code)
     await answer_press(query)
     await remove_buttons(query)
     await say(update, t(N_("I will speak {language} from now on."), language=LANGUAGES[code]))
     await _chat_menu(update, context)
-    step = await in_thread(service.open, context.user)
+    step = await in_writer(service, service.open, context.user)
     if step is not None:
         await show(update, context, step)
         return
     # finished (or never started): a language change starts nothing, it shows where we are
-    found = await in_thread(service.latest_summary, context.user)
+    found = service.latest_summary(context.user)
     if found is None:
         await say(update, t(N_("Send /start to begin.")))
         return
@@ -98,7 +98,7 @@ async def privacy(update: Update, context: AdvisorContext) -> None:
             "to share with."
         )
     )
-    consents = await in_thread(context.service.consultants.consents_of, context.user)
+    consents = context.service.consultants.consents_of(context.user)
     lines = [escape(text)]
     rows = []
     if consents:
@@ -147,7 +147,7 @@ async def confirm_delete(update: Update, context: AdvisorContext) -> None:
     query, t = query_of(update), context.t
     await answer_press(query)
     if callbacks.word(context.match) == "delete":
-        await in_thread(context.service.delete, context.user)
+        await in_writer(context.service, context.service.delete, context.user)
         text = t(N_("Done: your data is erased. /start begins a new conversation."))
     else:
         text = t(N_("Nothing was deleted."))

@@ -45,6 +45,7 @@ from .webhook import serve
 
 log = logging.getLogger(__name__)
 # new messages and presses; membership changes say whether someone blocked the bot
+READERS = 4
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
@@ -147,9 +148,9 @@ def build_application(service: AdvisorService, config: BotConfig) -> Application
 async def start_up(application: Application) -> None:
     """Before the first update: threads for the database, the command menus, then what a
     stopped process left: updates not handled, and what it owed people."""
-    # one thread for each update that may be handled at once, so none waits for a thread
-    # while others wait for a locked database
-    executor = ThreadPoolExecutor(MAX_AT_ONCE + 8, thread_name_prefix="advisor")
+    # threads for what takes a while and writes nothing (long reads, PDFs, pictures); what
+    # may write goes to the database's own writer thread
+    executor = ThreadPoolExecutor(READERS, thread_name_prefix="advisor-read")
     asyncio.get_running_loop().set_default_executor(executor)
     service: AdvisorService = application.bot_data["service"]
     # the database file deleted or replaced under us: stop as an operator would (the

@@ -18,7 +18,16 @@ from advisor.i18n import LANGUAGES, N_
 from ..consulting import share_link
 from ..service import Consultant
 from . import callbacks, render
-from .context import AdvisorContext, answer_press, chat_of, in_thread, query_of, say, sender_of
+from .context import (
+    AdvisorContext,
+    answer_press,
+    chat_of,
+    in_thread,
+    in_writer,
+    query_of,
+    say,
+    sender_of,
+)
 from .exports import export_clients
 from .showing import refuse_forged
 
@@ -44,7 +53,9 @@ def code_in(text: str) -> str | None:
 async def ask_consent(update: Update, context: AdvisorContext, code: str) -> None:
     """A client came through a consultant's link: ask, once, whether to share."""
     t = context.t
-    consultant = await in_thread(context.service.consultants.arrive, context.user, code)
+    consultant = await in_writer(
+        context.service, context.service.consultants.arrive, context.user, code
+    )
     if consultant is None:
         return
     text = t(
@@ -74,8 +85,8 @@ async def consent(update: Update, context: AdvisorContext) -> None:
     """A consent button (`k:`); one that is not this person's to press is refused."""
     query, t = query_of(update), context.t
     consultant_id, granted = callbacks.consent_given(context.match)
-    consultant = await in_thread(
-        context.service.consultants.consent, context.user, consultant_id, granted
+    consultant = await in_writer(
+        context.service, context.service.consultants.consent, context.user, consultant_id, granted
     )
     if consultant is None:
         await refuse_forged(update, context)
@@ -98,7 +109,7 @@ async def consent(update: Update, context: AdvisorContext) -> None:
 
 
 async def _consultant(update: Update, context: AdvisorContext) -> Consultant | None:
-    consultant = await in_thread(context.service.consultants.of_telegram, sender_of(update).id)
+    consultant = context.service.consultants.of_telegram(sender_of(update).id)
     if consultant is None:
         text = N_(
             "This command is for registered consultants. If you have an invite code, "
@@ -115,8 +126,12 @@ async def redeem(update: Update, context: AdvisorContext) -> None:
     consultant = None
     if re.fullmatch(SECRET, code):
         sender = sender_of(update)
-        consultant = await in_thread(
-            context.service.consultants.redeem, code, name=sender.full_name, telegram_id=sender.id
+        consultant = await in_writer(
+            context.service,
+            context.service.consultants.redeem,
+            code,
+            name=sender.full_name,
+            telegram_id=sender.id,
         )
     if consultant is None:
         await say(update, t(N_("That invite code is not valid or has been used already.")))

@@ -2,17 +2,22 @@
 
 `resolve` runs first for every update (a TypeHandler in group -1) and puts the person and
 their translator on the context, so a handler reads `context.person` and `context.t`
-instead of looking them up again. Every service call goes through `in_thread`: SQLite
-works on a worker thread, so the event loop never waits for the database, and a lock held
-by another process delays only those who need to write.
+instead of looking them up again. A service call that may write goes to the database's
+writer thread (`in_writer`), committed with the others queued then, so a lock held by
+another process delays only those who need to write. A short read is made where it is
+needed: in WAL mode a reader never waits for a writer. What takes a while (a long list,
+a PDF) goes to a worker thread (`in_thread`), so the event loop is not held up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from html import escape
 from re import Match
 from typing import Any, ParamSpec, TypeVar
@@ -33,8 +38,61 @@ T = TypeVar("T")
 
 
 async def in_thread(call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """A service call on a worker thread (which sees the update being handled)."""
+    """Work that takes a while and writes nothing (a long read, a PDF), on a worker thread."""
     return await asyncio.to_thread(call, *args, **kwargs)
+
+
+async def in_writer(
+    service: AdvisorService, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """A service call that may write, as one job of the database's writer thread (its
+    engine step included), committed together with the others queued at that moment."""
+    return await _relay().watch(service.submit(call, *args, **kwargs))
+
+
+class Relay:
+    """Results from the writer thread to the event loop, with one wake-up for all that are
+    ready instead of one each (a group commit finishes hundreds of jobs at once, and each
+    wake-up is a system call)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._ready: list[tuple[Future[Any], asyncio.Future[Any]]] = []
+
+    def watch(self, future: Future[T]) -> asyncio.Future[T]:
+        waiter: asyncio.Future[T] = self._loop.create_future()
+        future.add_done_callback(lambda done: self._done(done, waiter))
+        return waiter
+
+    def _done(self, done: Future[Any], waiter: asyncio.Future[Any]) -> None:
+        with self._lock:
+            self._ready.append((done, waiter))
+            first = len(self._ready) == 1
+        if first:  # the loop is woken once; whatever is done before it runs goes along
+            self._loop.call_soon_threadsafe(self._hand_over)
+
+    def _hand_over(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, []
+        for done, waiter in ready:
+            if waiter.cancelled():
+                continue
+            if (error := done.exception()) is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(done.result())
+
+
+_relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Relay] = weakref.WeakKeyDictionary()
+
+
+def _relay() -> Relay:
+    loop = asyncio.get_running_loop()
+    relay = _relays.get(loop)
+    if relay is None:
+        relay = _relays[loop] = Relay(loop)
+    return relay
 
 
 class PromptMessages:
@@ -108,10 +166,10 @@ async def resolve(update: Update, context: AdvisorContext, *, read_only: bool = 
     if tg_user is None:
         context.person, context.t = None, translator(DEFAULT_LANGUAGE)
         return
-    if read_only or _asks_for_help_only(update):
-        person = await in_thread(people.find, "telegram", tg_user.id)
-    else:
-        person = await in_thread(
+    person = people.find("telegram", tg_user.id)
+    if not (read_only or _asks_for_help_only(update)) and _outdated(person, tg_user):
+        person = await in_writer(
+            context.service,
             people.person,
             "telegram",
             tg_user.id,
@@ -121,6 +179,11 @@ async def resolve(update: Update, context: AdvisorContext, *, read_only: bool = 
     context.person = person
     context.t = translator(people.language_for(person, tg_user.language_code))
     HANDLING.set(update.update_id)
+
+
+def _outdated(person: User | None, tg_user: TelegramUser) -> bool:
+    """Whether the person must be written: new, renamed, or back after blocking the bot."""
+    return person is None or person.name != tg_user.full_name or not person.active
 
 
 def _asks_for_help_only(update: Update) -> bool:

@@ -28,7 +28,7 @@ from ..service import (
 )
 from . import callbacks, render
 from .consultants import ask_consent, code_in
-from .context import AdvisorContext, answer_press, chat_of, in_thread, query_of, say
+from .context import AdvisorContext, answer_press, chat_of, in_writer, query_of, say
 from .gate import START_PAYLOAD
 from .showing import refuse, refuse_forged, remove_buttons, show, show_open
 
@@ -45,8 +45,8 @@ async def start(update: Update, context: AdvisorContext) -> None:
     parts = _payload(context.args).split("_")
     language = next((p[1:] for p in parts if p.startswith("l") and p[1:] in LANGUAGES), None)
     if language:
-        context.person = await in_thread(
-            context.service.people.set_language, context.user, language
+        context.person = await in_writer(
+            context.service, context.service.people.set_language, context.user, language
         )
         context.t = translator(language)
     code = next((c for p in parts if (c := code_in(p))), None)
@@ -56,7 +56,7 @@ async def start(update: Update, context: AdvisorContext) -> None:
 async def begin(update: Update, context: AdvisorContext, code: str | None) -> None:
     """Greet, ask a consultant's client for consent, then the question where we are."""
     t = context.t
-    step = await in_thread(context.service.current, context.user, t.language)
+    step = await in_writer(context.service, context.service.current, context.user, t.language)
     name = update.effective_user.first_name if update.effective_user else ""
     text = greeting(
         context.service.flow, t, resumed=step.resumed, name=name or "", migrated=step.migrated
@@ -96,7 +96,7 @@ async def typed(update: Update, context: AdvisorContext) -> None:
     text = text or ""
     service, t = context.service, context.t
     code = code_in(text)
-    if code is not None and await in_thread(service.consultants.is_code, code):
+    if code is not None and service.consultants.is_code(code):
         # desktop clients may drop the start payload: the code typed alone works the same
         await begin(update, context, code)
         return
@@ -164,7 +164,7 @@ async def restart_press(update: Update, context: AdvisorContext) -> None:
 async def _act(update: Update, context: AdvisorContext, action: Callable[[], T]) -> T | None:
     """Run one service call; on a refusal tell the person why and return None."""
     try:
-        return await in_thread(action)
+        return await in_writer(context.service, action)
     except StaleConversation:
         await refuse(update, context)
     except InvalidAnswer as error:

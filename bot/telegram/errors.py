@@ -19,7 +19,7 @@ from advisor.i18n import N_
 from advisor.messages import error_text
 
 from ..service import StorageError
-from .context import AdvisorContext, answer_press, in_thread, resolve, say
+from .context import AdvisorContext, answer_press, in_writer, resolve, say
 from .showing import show_open
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ async def error(update: object, context: AdvisorContext) -> None:
     sender = update.effective_user if isinstance(update, Update) else None
     if isinstance(failure, Forbidden) and sender is not None:
         log.warning("update %s: user %s blocked the bot", update_id, sender.id)
-        await in_thread(service.people.note_blocked, "telegram", sender.id, True)
+        await in_writer(service, service.people.note_blocked, "telegram", sender.id, True)
         return
     if isinstance(failure, StorageError | TelegramError):
         log.error("update %s: %s: %s", update_id, type(failure).__name__, failure)

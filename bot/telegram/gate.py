@@ -20,7 +20,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from advisor.i18n import N_, translator
 
-from .context import AdvisorContext, answer_press, in_thread
+from .context import AdvisorContext, answer_press, in_writer
 
 log = logging.getLogger(__name__)
 PRIVATE_ONLY = N_(
@@ -51,7 +51,7 @@ async def _point_to_private(update: Update, context: AdvisorContext) -> None:
     """A command for us in a group gets one pointer to the private chat; a press, a toast."""
     sender = update.effective_user
     people = context.service.people
-    person = await in_thread(people.find, "telegram", sender.id) if sender else None
+    person = people.find("telegram", sender.id) if sender else None
     t = translator(people.language_for(person, sender.language_code if sender else None))
     query = update.callback_query
     if query is not None:
@@ -82,4 +82,10 @@ async def _membership(update: Update, context: AdvisorContext) -> None:
         return
     status = change.new_chat_member.status
     blocked = status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    await in_thread(context.service.people.note_blocked, "telegram", change.from_user.id, blocked)
+    await in_writer(
+        context.service,
+        context.service.people.note_blocked,
+        "telegram",
+        change.from_user.id,
+        blocked,
+    )

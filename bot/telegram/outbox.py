@@ -21,7 +21,7 @@ from advisor.report import build_report, verdict_title
 
 from ..service import AdvisorService, Owed, Recommendation
 from . import render
-from .context import in_thread
+from .context import in_thread, in_writer
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,10 @@ async def deliver(bot: Bot, service: AdvisorService, owed: Owed) -> None:
     except Forbidden as error:
         log.warning("owed %s not delivered, the bot is blocked: %s", owed.id, error)
         if owed.consultant_id is None:
-            await in_thread(service.people.note_blocked, "telegram", owed.user.external_id, True)
-    await in_thread(service.deliveries.delivered, owed)
+            await in_writer(
+                service, service.people.note_blocked, "telegram", owed.user.external_id, True
+            )
+    await in_writer(service, service.deliveries.delivered, owed)
 
 
 async def deliver_each(bot: Bot, service: AdvisorService, owed: tuple[Owed, ...]) -> None:
@@ -84,10 +86,10 @@ async def send_report(
 async def _news(bot: Bot, service: AdvisorService, owed: Owed) -> None:
     """Tell a consultant their client has finished, in the consultant's language."""
     assert owed.consultant_id is not None
-    consultant = await in_thread(service.consultants.get, owed.consultant_id)
+    consultant = service.consultants.get(owed.consultant_id)
     if consultant is None or not consultant.enabled or not consultant.telegram_id:
         return  # disabled or gone since: nothing to tell
-    account = await in_thread(service.people.find, "telegram", consultant.telegram_id)
+    account = service.people.find("telegram", consultant.telegram_id)
     if account is None or not account.active:
         return  # never wrote to the bot, or blocked it: Telegram would refuse
     flow, rec = service.flow, owed.summary.recommendation
@@ -105,5 +107,5 @@ async def _news(bot: Bot, service: AdvisorService, owed: Owed) -> None:
     try:
         await bot.send_message(int(account.external_id), escape(text))
     except Forbidden:
-        await in_thread(service.people.note_blocked, "telegram", account.external_id, True)
+        await in_writer(service, service.people.note_blocked, "telegram", account.external_id, True)
         raise

@@ -17,7 +17,7 @@ from advisor.messages import error_text
 
 from ..service import Asking, Finished, Step
 from . import outbox, render
-from .context import AdvisorContext, answer_press, chat_of, in_thread, say
+from .context import AdvisorContext, answer_press, chat_of, in_writer, say
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,9 @@ async def refuse(update: Update, context: AdvisorContext) -> None:
     if query is None:
         return
     service = context.service
-    step = await in_thread(service.open, context.user)
+    step = await in_writer(service, service.open, context.user)
     if step is None:
-        finished = await in_thread(service.latest_summary, context.user) is not None
+        finished = service.latest_summary(context.user) is not None
         # nothing stored: after /delete, or a button of a purged conversation
         why = "finished_press" if finished else "nothing_stored"
         await answer_press(query, error_text(why, context.t))
@@ -59,9 +59,9 @@ async def show_open(update: Update, context: AdvisorContext) -> None:
     if context.person is None:  # never wrote before (or only asked for help)
         await say(update, context.t(N_("Send /start to begin.")))
         return
-    step = await in_thread(service.open, context.user)
+    step = await in_writer(service, service.open, context.user)
     if step is None:
-        if await in_thread(service.latest_summary, context.user) is None:
+        if service.latest_summary(context.user) is None:
             await say(update, context.t(N_("Send /start to begin.")))
             return
         text = N_(

@@ -81,7 +81,8 @@ class TelegramWebhook(RequestHandler):
             self.refuse(400)
             return
         try:  # kept in the inbox before Telegram hears 200; a repeat is not handed on
-            fresh = await keep(self.bot_app.bot_data["service"], [update])
+            raw = {update.update_id: self.body.decode("utf-8")}
+            fresh = await keep(self.bot_app.bot_data["service"], [update], raw)
         except StorageError:  # the database is gone: Telegram keeps it and tries again
             self.set_status(503)
             return
