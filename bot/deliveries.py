@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from storage import Owed, Store
+from storage import Owed, Store, User
 
 
 class Deliveries:
@@ -28,6 +28,10 @@ class Deliveries:
         """An update is handled; its effect, if any, marked it already. Does not wait: if
         the process dies first, an update that changed nothing is handled once more."""
         self._deliveries.done(update_id, wait=False)
+
+    def owed_to(self, user: User) -> tuple[Owed, ...]:
+        """What is owed to one person and not sent yet."""
+        return tuple(self._deliveries.owed(user_id=user.id))
 
     def owed(self, channel: str) -> list[Owed]:
         """Everything owed and not yet sent to the people of a channel (after a restart)."""

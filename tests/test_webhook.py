@@ -238,6 +238,30 @@ def test_the_webhook_listens_on_localhost_by_default(start_bot):
         socket.create_connection(("127.0.0.2", bot.port), timeout=10)
 
 
+def test_an_update_delivered_twice_is_handled_once_and_a_malformed_one_refused(start_bot, emulator):
+    start_bot()
+    ann = emulator.user(7701)
+    update = {
+        "update_id": 77_001,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": ann.chat_json(),
+            "from": ann.as_json(),
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    assert emulator.post_raw_webhook(update, secret=SECRET) == 200
+    assert emulator.post_raw_webhook(update, secret=SECRET) == 200  # Telegram tries again
+    ann.send("/help")
+    ann.wait_for(lambda: any("/privacy" in (m.plain_text or "") for m in ann.messages), 30)
+    questions = [m for m in ann.messages if (m.plain_text or "").startswith("1/")]
+    assert len(questions) == 1
+    for body in (None, 1, [], "x", {"update_id": "x"}, {"update_id": 5, "message": "x"}):
+        assert emulator.post_raw_webhook(body, secret=SECRET) == 400
+
+
 # -- the listener, in-process ---------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from advisor.i18n import LANGUAGES, N_, translator
 from advisor.report import verdict_title
 
 from . import callbacks, render
-from .context import AdvisorContext, answer_press, chat_of, in_writer, query_of, say
+from .context import AdvisorContext, answer_press, chat_of, in_thread, in_writer, query_of, say
 from .showing import refuse_forged, remove_buttons, show
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,9 @@ async def confirm_delete(update: Update, context: AdvisorContext) -> None:
     query, t = query_of(update), context.t
     await answer_press(query)
     if callbacks.word(context.match) == "delete":
-        await in_writer(context.service, context.service.delete, context.user)
+        # on a worker thread, which waits for the erasure to be complete (the WAL emptied
+        # too) before the person is told so
+        await in_thread(context.service.delete, context.user)
         text = t(N_("Done: your data is erased. /start begins a new conversation."))
     else:
         text = t(N_("Nothing was deleted."))

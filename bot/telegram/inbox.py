@@ -47,7 +47,10 @@ class InboxBot(ExtBot[None]):
     ) -> tuple[Update, ...]:
         while True:
             updates = await super().get_updates(offset, **kwargs)
-            fresh = await keep(self._service, updates, self._received)
+            try:
+                fresh = await keep(self._service, updates, self._received)
+            except StorageError:  # the file is gone: not acknowledged, the process stops
+                return ()
             if fresh or not updates:
                 return fresh
             # only repeats (sent again after a crash): acknowledge them and ask again

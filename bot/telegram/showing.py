@@ -35,6 +35,9 @@ async def refuse(update: Update, context: AdvisorContext) -> None:
         # nothing stored: after /delete, or a button of a purged conversation
         why = "finished_press" if finished else "nothing_stored"
         await answer_press(query, error_text(why, context.t))
+        if owed := service.deliveries.owed_to(context.user):
+            # the report did not get through (a failed send): pressing again brings it
+            await outbox.deliver_each(context.bot, service, owed)
         return
     await answer_press(query, error_text("answered_already", context.t))
     turn = step.turn
@@ -61,6 +64,9 @@ async def show_open(update: Update, context: AdvisorContext) -> None:
         return
     step = await in_writer(service, service.open, context.user)
     if step is None:
+        if owed := service.deliveries.owed_to(context.user):  # the report never got through
+            await outbox.deliver_each(context.bot, service, owed)
+            return
         if service.latest_summary(context.user) is None:
             await say(update, context.t(N_("Send /start to begin.")))
             return
