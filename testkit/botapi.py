@@ -920,9 +920,10 @@ class BotApiEmulator:
 
     def _enqueue(self, body: JSON) -> int:
         with self._cond:
-            update_id = self._next_update_id
-            self._next_update_id += 1
-            self._pending.append({"update_id": update_id, **body})
+            # a pushed update may bring its own id; later ones follow it, as Telegram's grow
+            update_id = int(body.get("update_id", self._next_update_id))
+            self._next_update_id = max(self._next_update_id, update_id + 1)
+            self._pending.append({**body, "update_id": update_id})
             self._cond.notify_all()
         self._wake()
         return update_id
@@ -1213,18 +1214,7 @@ class BotApiEmulator:
             raise _bad_request("there is no document in the request")
         else:
             raise _bad_request("wrong file identifier/HTTP URL specified")
-        raw, plain, entities, parse_mode = self._format(params, "caption", 1024, required=False)
-        message = self._new_message(
-            chat_id,
-            from_bot=True,
-            caption=raw,
-            plain_text=plain,
-            parse_mode=parse_mode,
-            entities=entities,
-            reply_markup=self._check_markup(params.get("reply_markup")),
-            document=stored,
-        )
-        return self._message_json(message)
+        return self._media_message(chat_id, params, document=stored)
 
     def _send_photo(self, params: _Params) -> JSON:
         chat_id = self._target_chat(params)
@@ -1233,6 +1223,10 @@ class BotApiEmulator:
             raise _bad_request("there is no photo in the request")
         if not photo.data.startswith(b"\x89PNG") and not photo.data.startswith(b"\xff\xd8"):
             raise _bad_request("IMAGE_PROCESS_FAILED")
+        return self._media_message(chat_id, params, photo=self._store_file(photo))
+
+    def _media_message(self, chat_id: int, params: _Params, **media: StoredFile) -> JSON:
+        """A file or photo message with its caption, as sendDocument and sendPhoto make it."""
         raw, plain, entities, parse_mode = self._format(params, "caption", 1024, required=False)
         message = self._new_message(
             chat_id,
@@ -1242,7 +1236,7 @@ class BotApiEmulator:
             parse_mode=parse_mode,
             entities=entities,
             reply_markup=self._check_markup(params.get("reply_markup")),
-            photo=self._store_file(photo),
+            **media,
         )
         return self._message_json(message)
 
