@@ -7,8 +7,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from .flow import Flow
-from .i18n import DOMAIN, LANGUAGES, catalog_path, locales_dir, placeholders
+from .flow import BUTTON_LIMIT, Flow
+from .i18n import DOMAIN, LANGUAGES, catalog_path, locales_dir, placeholders, translator
 
 KEYWORDS = {"N_": None, "_": None, "plural": (1, 2)}  # as `pybabel extract -k plural:1,2`
 
@@ -108,4 +108,23 @@ def check_catalogs(
                         f"{where}: placeholders {sorted(found)} do not match "
                         f"{sorted(wanted)} in {msgid!r}"
                     )
+    return problems
+
+
+def check_buttons(flows: Iterable[Flow], languages: Iterable[str] = LANGUAGES) -> list[str]:
+    """Option buttons longer than a phone shows (`BUTTON_LIMIT`), in any language: such an
+    option needs a shorter `label` in the flow, or a shorter translation of it."""
+    problems: list[str] = []
+    for language in languages:
+        t = translator(language)
+        for flow in flows:
+            for question in flow.questions:
+                for option in question.options:
+                    shown = t(option.button)
+                    if len(shown) > BUTTON_LIMIT:
+                        problems.append(
+                            f"{flow.path}:{question.line or 1}: the button of {question.id}."
+                            f"{option.id} has {len(shown)} characters in {language} (at most "
+                            f"{BUTTON_LIMIT}): {shown!r}"
+                        )
     return problems

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from .yamlfile import LineDict, LineList, load_yaml
 
-TEXT_KEYS = ("title", "intro", "text", "summary", "topic", "help", "why", "instead")
+TEXT_KEYS = ("title", "intro", "text", "label", "summary", "topic", "help", "why", "instead")
 TITLE_MAPS = ("sections", "areas")
 
 
@@ -29,7 +29,10 @@ def _walk(node: Any, path: list[str]) -> Iterator[tuple[int, str | None, str, li
         for key, value in node.items():
             line = node.line_of(key) or 1
             if key in TEXT_KEYS and isinstance(value, str):
-                yield line, None, value, [f"{'/'.join(trail)}: {key}" if trail else key]
+                comment = f"{'/'.join(trail)}: {key}" if trail else key
+                if key == "label":
+                    comment += " (a button: 32 characters at most)"
+                yield line, None, value, [comment]
             elif key in TITLE_MAPS and isinstance(value, LineDict):
                 for name, title in value.items():
                     if isinstance(title, str):

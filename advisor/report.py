@@ -23,13 +23,15 @@ RECOMMENDATION = N_("Recommendation")
 INSTEAD = N_("Instead:")
 SOURCES = N_("Sources")
 DONT_KNOW_TEXT = N_("I don't know")
-CHANGE_TEXTS = {
-    "set": N_("{topic}: “{answer}” instead"),
-    "add": N_("{topic}: also “{answer}”"),
-    "remove": N_("{topic}: without “{answer}”"),
+CHANGE_TEXTS = {  # {answer}: one or more answers, each in the language's quotation marks
+    "set": N_("{topic}: {answer} instead"),
+    "add": N_("{topic}: also {answer}"),
+    "remove": N_("{topic}: without {answer}"),
     "at_least": N_("{topic}: {number} or more"),
     "below": N_("{topic}: under {number}"),
 }
+# TRANSLATORS: an answer quoted in running text, in your language's quotation marks
+QUOTED = N_("“{answer}”")
 # how much of the report the chat shows; the PDF has the rest
 BRIEF_LIMITS = {"changes": 2, "flags": 5, "next_steps": 3}
 BRIEF_SECTIONS = ("reasons", "changes", "flags", "next_steps")
@@ -76,6 +78,14 @@ class Report:
         return next((s for s in self.sections if s.key == key), None)
 
 
+def in_a_list(text: str, position: int) -> str:
+    """An option's text as an item of a running list: after the first, without its capital
+    letter ("Lower cost and a better customer experience"), unless it is an acronym (GDPR)."""
+    if position and len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
 def answer_text(flow: Flow, question: Question, value: Any, t: Translator) -> str:
     """An answer as the user would say it, in their language."""
     if value is None:
@@ -84,7 +94,7 @@ def answer_text(flow: Flow, question: Question, value: Any, t: Translator) -> st
         source = flow.by_id[question.options_from] if question.options_from else question
         labels = {o.id: t(o.text) for o in source.options}
         chosen = [value] if isinstance(value, str) else list(value)
-        return t.list(labels.get(v, str(v)) for v in chosen)
+        return t.list(in_a_list(labels.get(v, str(v)), i) for i, v in enumerate(chosen))
     if question.kind == "yes_no":
         if value == DONT_KNOW:
             return t(DONT_KNOW_TEXT)
@@ -140,7 +150,9 @@ def change_text(flow: Flow, change: Change, t: Translator) -> str:
     if change.kind in ("at_least", "below"):
         what = t(CHANGE_TEXTS[change.kind], topic=topic, number=t.number(change.values[0]))
     elif change.kind == "set":
-        answers = [answer_text(flow, question, v, t) for v in change.values]
+        answers = [
+            in_a_list(answer_text(flow, question, v, t), i) for i, v in enumerate(change.values)
+        ]
         what = t(CHANGE_TEXTS["set"], topic=topic, answer=t.list(answers, style="or"))
     else:
         option = answer_text(flow, question, change.values[0], t)
@@ -265,7 +277,9 @@ def _timeline(flow: Flow, rec: Recommendation, t: Translator) -> list[Item]:
     timeline = next((tl for tl in flow.timelines if tl.id == rec.timeline), None)
     if timeline is None:
         return []
-    items = [Item(f"{t(p.title)} — {t(p.text)}", timeline.sources) for p in timeline.phases]
+    items = [
+        Item(f"{t(p.title)} — {in_a_list(t(p.text), 1)}", timeline.sources) for p in timeline.phases
+    ]
     phase = next((p for p in timeline.phases if p.id == timeline.goals_met_by), None)
     if rec.expected_month is not None and phase and rec.expected_month < phase.months[-1]:
         items.append(

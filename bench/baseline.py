@@ -58,8 +58,10 @@ def questions() -> list[Question]:
         kind = item["kind"]
         if kind == "yes_no":
             labels = ("Yes", "No")
-        else:
-            labels = tuple(option["text"] for option in item.get("options", ()))
+        else:  # the advisor's buttons: an option's short label where it has one
+            labels = tuple(
+                option.get("label", option["text"]) for option in item.get("options", ())
+            )
         if kind == "multiple":
             labels += ("Done",)
         asked.append(Question(question_id, kind, item["text"], labels))

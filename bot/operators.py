@@ -65,14 +65,9 @@ def cmd_consultants(args: argparse.Namespace) -> int:
                 print(f"advisor: {error}", file=sys.stderr)
                 return 2
             chosen = [added]
-        elif args.action == "disable":
-            found = consultants.disable(args.name or "")
-            if found is None:
-                print(f"advisor: no consultant {args.name!r}", file=sys.stderr)
-                return 1
-            chosen = [found]
-        elif args.action == "link":
-            found = consultants.find(args.name or "")
+        elif args.action in ("disable", "link"):
+            find = consultants.disable if args.action == "disable" else consultants.find
+            found = find(args.name or "")
             if found is None:
                 print(f"advisor: no consultant {args.name!r}", file=sys.stderr)
                 return 1
@@ -204,7 +199,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from advisor.catalogs import check_catalogs, unextracted
+    from advisor.catalogs import check_buttons, check_catalogs, unextracted
     from advisor.i18n import locales_dir
 
     directory = Path(args.flows) if args.flows else default_flows_dir()
@@ -218,6 +213,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.append(f"{directory}: no flow files (*.yaml) found")
     problems.extend(unextracted(locales_dir().parent))
     problems.extend(check_catalogs(list(flows.values())))
+    problems.extend(check_buttons(list(flows.values())))
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -54,20 +54,26 @@ def asked(flow, answers) -> list[tuple[Prompt, Any]]:
     return steps
 
 
-def buttons(flow, answers) -> list[tuple[str, list[str] | str]]:
+def buttons(flow, answers, t=None) -> list[tuple[str, list[str] | str]]:
     """The path on Telegram: per question, the labels to press (ticks, then Done) or the
-    text to type."""
+    text to type; in the language of the translator `t`, if given."""
+    t = t or (lambda text: text)
     path: list[tuple[str, list[str] | str]] = []
     for prompt, value in asked(flow, answers):
-        if prompt.kind in ("number", "text"):
-            path.append(
-                (prompt.id, f"{value:,}".replace(",", " ") if prompt.kind == "number" else value)
-            )
+        if prompt.kind == "number":
+            path.append((prompt.id, t.number(value) if hasattr(t, "number") else _grouped(value)))
+            continue
+        if prompt.kind == "text":
+            path.append((prompt.id, value))
             continue
         chosen = _option_ids(prompt, value)
-        labels = [o.text for i in chosen for o in prompt.options if o.id == i]
-        path.append((prompt.id, [*labels, "Done"] if prompt.multiple else labels))
+        labels = [t(o.button) for i in chosen for o in prompt.options if o.id == i]
+        path.append((prompt.id, [*labels, t("Done")] if prompt.multiple else labels))
     return path
+
+
+def _grouped(value: int) -> str:
+    return f"{value:,}".replace(",", " ")
 
 
 def typed_lines(flow, answers) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from advisor.catalogs import check_catalogs, unextracted
+from advisor.catalogs import check_buttons, check_catalogs, unextracted
 from advisor.i18n import LANGUAGES, catalog_path, negotiate, translator
 from advisor.numbers import parse_number
 from testkit.harness import FLOW, BotRunner
@@ -48,6 +48,10 @@ def test_language_is_negotiated_from_the_telegram_tag(tag, language):
 
 def test_every_catalog_is_complete_and_its_placeholders_match():
     assert check_catalogs([FLOW]) == []
+
+
+def test_every_option_button_fits_a_phone_in_every_language():
+    assert check_buttons([FLOW]) == []
 
 
 def test_every_marked_string_reaches_the_template():
@@ -151,10 +155,10 @@ def test_a_whole_telegram_conversation_speaks_only_the_users_language(language, 
             elif question.kind == "yes_no":
                 press(user, message, t("Yes"))
             elif question.kind == "multiple":
-                toggle(user, message, t(question.options[0].text))
+                toggle(user, message, t(question.options[0].button))
                 press(user, message, t("Done"))
             else:
-                press(user, message, t(question.options[0].text))
+                press(user, message, t(question.options[0].button))
             if question.id == "security_checks":
                 break
             message = next_question(user)
@@ -168,9 +172,9 @@ def test_switching_language_mid_conversation_keeps_the_answers(emulator, tmp_pat
     with BotRunner(emulator, tmp_path / "bot.db"):
         user = emulator.user(3400, first_name="Sven", language_code="en")
         user.send("/start")
-        press(user, next_question(user), FLOW.by_id["duration"].options[0].text)
+        press(user, next_question(user), FLOW.by_id["duration"].options[0].button)
         first = next_question(user)
-        press(user, first, FLOW.by_id["situation"].options[3].text)
+        press(user, first, FLOW.by_id["situation"].options[3].button)
         next_question(user)
         user.send("/language")
         chooser = user.wait_for(
@@ -184,4 +188,4 @@ def test_switching_language_mid_conversation_keeps_the_answers(emulator, tmp_pat
         press(user, again, "◀ " + sv("Back"))
         back = next_question(user)
         assert sv(FLOW.by_id["situation"].text) in back.plain_text
-        assert "✅ " + sv(FLOW.by_id["situation"].options[3].text) in back.buttons
+        assert "✅ " + sv(FLOW.by_id["situation"].options[3].button) in back.buttons

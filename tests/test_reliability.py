@@ -63,10 +63,8 @@ def test_an_edit_that_changes_nothing_is_ignored(bot, emulator):
     update_id = eva.press("None of these", signals)
     eva.wait_callback_answered(update_id)
     # the bot keeps serving this chat, and the tick that could not be shown still counts
-    press(eva, signals, "It needs very specific, specialist knowledge")
-    eva.wait_for(
-        lambda: "✅ It needs very specific, specialist knowledge" in eva.message(signals).buttons
-    )
+    press(eva, signals, "Specialist knowledge")
+    eva.wait_for(lambda: "✅ Specialist knowledge" in eva.message(signals).buttons)
     assert "✅ None of these" not in eva.message(signals).buttons  # the other option cleared it
 
 
@@ -124,15 +122,23 @@ def test_purge_deletes_old_finished_and_abandoned_conversations_only(tmp_path):
 
     db = tmp_path / "a.db"
     engine = Engine(FLOW)
+    long_ago = "2020-01-01T00:00:00"
     with Store(db) as store:
-        old = store.user("terminal", "old")
+        old = store.user("telegram", "111", name="Olga Oldfield", now=long_ago)
         new = store.user("terminal", "new")
-        store.start_conversation(old.id, engine.start().conversation, now="2020-01-01T00:00:00")
+        anna = store.consultants.add("Anna Consult")
+        store.consultants.link_client(old.id, anna, now=long_ago)
+        store.consultants.set_consent(old.id, anna.id, True, now=long_ago)
+        store.start_conversation(old.id, engine.start().conversation, now=long_ago)
         store.start_conversation(new.id, engine.start().conversation)
     result = advisor("purge", "--older-than", "30", "--db", str(db))
     assert result.returncode == 0, result.stderr
     assert "deleted 1" in result.stdout
     assert rows(db, "SELECT user_id FROM conversations") == [(new.id,)]
+    # the person left with nothing goes too: name, Telegram id and consent history
+    assert rows(db, "SELECT external_id FROM users") == [("new",)]
+    assert rows(db, "SELECT count(*) FROM clients") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM consent_events") == [(0,)]
 
 
 def test_backup_copies_the_live_database_owner_only(tmp_path):

@@ -179,7 +179,7 @@ def test_a_tick_whose_message_is_gone_shows_the_question_again_with_the_tick(bot
         error_code=400,
         description="Bad Request: message to edit not found",
     )
-    fay.press(FLOW.by_id["inhouse_signals"].option("strict_secrecy").text, signals)
+    fay.press(FLOW.by_id["inhouse_signals"].option("strict_secrecy").button, signals)
     again = fay.wait_for(
         lambda: next(
             (m for m in bot_messages(fay) if m.message_id > signals.message_id and m.buttons), None
@@ -193,7 +193,7 @@ def test_a_tick_whose_message_is_gone_shows_the_question_again_with_the_tick(bot
 
 def test_two_quick_ticks_both_count_and_survive_a_restart(emulator, tmp_path):
     gil = emulator.user(7301)
-    labels = [o.text for o in FLOW.by_id["inhouse_signals"].options]
+    labels = [o.button for o in FLOW.by_id["inhouse_signals"].options]
     with BotRunner(emulator, tmp_path / "bot.db"):
         gil.send("/start")
         walk(gil, PEAKS_PATH[:2])
@@ -247,7 +247,7 @@ def test_an_answer_saved_just_before_a_crash_brings_its_next_question_once(emula
         ivy.next_message()
     questions = [m for m in bot_messages(ivy) if m.buttons and m.message_id > first.message_id]
     assert len(questions) == 1
-    situations = {o.text for o in FLOW.by_id["situation"].options}
+    situations = {o.button for o in FLOW.by_id["situation"].options}
     assert situations <= set(questions[0].buttons)
     assert rows(tmp_path / "bot.db", "SELECT count(*) FROM answers") == [(1,)]
 

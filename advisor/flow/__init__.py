@@ -8,6 +8,7 @@ from .graph import successors
 from .loader import FlowError, default_flows_dir, load_flow, load_flows, open_flow
 from .model import (
     BUILT_IN_SECTIONS,
+    BUTTON_LIMIT,
     DONT_KNOW,
     KINDS,
     SEVERITIES,
@@ -33,6 +34,7 @@ from .model import (
 
 __all__ = [
     "BUILT_IN_SECTIONS",
+    "BUTTON_LIMIT",
     "DONT_KNOW",
     "KINDS",
     "SEVERITIES",

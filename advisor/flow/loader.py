@@ -19,6 +19,7 @@ from ..conditions import ALWAYS, Condition, ConditionError, compile_condition, s
 from ..yamlfile import LineDict, error_line, line_of, load_yaml
 from .graph import next_id, successors
 from .model import (
+    BUTTON_LIMIT,
     DEFAULT_TEXT_LIMIT,
     DONT_KNOW,
     KINDS,
@@ -296,9 +297,18 @@ class _Builder:
         nodes = self.unique_ids(self.items(node, "options"), "option")
         if not nodes:
             self.problem(node.line, f"question '{node['id']}' needs options")
-        return tuple(
-            Option(o["id"], self.field(o, "text") or "", bool(o.get("exclusive"))) for o in nodes
-        )
+        options = []
+        for o in nodes:
+            label = o.get("label")
+            if label is not None and (not isinstance(label, str) or len(label) > BUTTON_LIMIT):
+                self.problem(
+                    line_of(o, "label"), f"a label is a text of {BUTTON_LIMIT} characters at most"
+                )
+                label = None
+            options.append(
+                Option(o["id"], self.field(o, "text") or "", bool(o.get("exclusive")), label)
+            )
+        return tuple(options)
 
     def check_questions(self, questions: list[Question], by_id: Mapping[str, Question]) -> None:
         order = {q.id: i for i, q in enumerate(questions)}

@@ -19,11 +19,19 @@ DEFAULT_TEXT_LIMIT = 1000
 BUILT_IN_SECTIONS = ("reasons", "changes", "counterpoints", "kpis", "flags", "timeline", "answers")
 
 
+BUTTON_LIMIT = 32  # characters of a button that a phone shows whole, in every language
+
+
 @dataclass(frozen=True)
 class Option:
     id: str
     text: str
     exclusive: bool = False
+    label: str | None = None  # the short text on its button, where the text is too long
+
+    @property
+    def button(self) -> str:
+        return self.label or self.text
 
 
 YES = Option("yes", N_("Yes"))
@@ -235,6 +243,9 @@ class Flow:
                 yield q.help, q.line, f"help for question {q.id}"
             for o in q.options:
                 yield o.text, q.line, f"option {o.id} of question {q.id}"
+                if o.label:
+                    limit = f"{BUTTON_LIMIT} characters at most"
+                    yield o.label, q.line, f"button of option {o.id} of {q.id}: {limit}"
         for v in self.verdicts.values():
             yield v.title, None, f"verdict {v.id}"
             yield v.text, None, f"explanation of verdict {v.id}"

@@ -44,7 +44,8 @@ async def choose_language(update: Update, context: AdvisorContext) -> None:
     context.t = t = translator(code)
     await answer_press(query)
     await remove_buttons(query)
-    await say(update, t(N_("I will speak {language} from now on."), language=LANGUAGES[code]))
+    # TRANSLATORS: said right after the person chose this language: name your own language
+    await say(update, t(N_("I will speak English from now on.")))
     await _chat_menu(update, context)
     step = await in_writer(service, service.open, context.user)
     if step is not None:
@@ -73,12 +74,12 @@ async def _chat_menu(update: Update, context: AdvisorContext) -> None:
 
 async def settings(update: Update, context: AdvisorContext) -> None:
     t = context.t
+    # TRANSLATORS: name your own language after "Language:", as it is written mid-sentence
     text = t(
         N_(
-            "Settings\n\nLanguage: {language}\nChange it with /language.\n\n"
+            "Settings\n\nLanguage: English\nChange it with /language.\n\n"
             "What is stored and who sees it: /privacy"
-        ),
-        language=LANGUAGES[t.language],
+        )
     )
     await say(update, text)
 

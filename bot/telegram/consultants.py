@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -193,7 +194,7 @@ async def clients(update: Update, context: AdvisorContext) -> None:
         if client.verdict:
             parts.append(escape(t(flow.verdicts[client.verdict].title)))
         if client.finished_at:
-            parts.append(escape(client.finished_at[:10]))
+            parts.append(escape(t.date(date.fromisoformat(client.finished_at[:10]))))
         lines.append("• " + " · ".join(parts))
     lines.append("")
     lines.append(escape(t(N_("/clients export sends their summaries as CSV and PDF."))))

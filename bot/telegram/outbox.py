@@ -17,7 +17,7 @@ from telegram.error import Forbidden, TelegramError
 
 from advisor.i18n import N_, Translator, translator
 from advisor.picture import SCORECARD, scorecard_png
-from advisor.report import build_report, verdict_title
+from advisor.report import build_report, in_a_list, verdict_title
 
 from ..service import AdvisorService, Owed, Recommendation
 from . import render
@@ -95,12 +95,16 @@ async def _news(bot: Bot, service: AdvisorService, owed: Owed) -> None:
     flow, rec = service.flow, owed.summary.recommendation
     t = translator(service.people.language_for(account, account.language or consultant.language))
     flags = {f.id: f for f in flow.flags}
-    top = [t(flags[i].title) for i in rec.flags[:3] if i in flags]
-    text = t(
-        N_("Your client {client} has finished: {verdict}."),
-        client=owed.user.name or t(N_("a client")),
-        verdict=verdict_title(flow, rec, t),
-    )
+    top = [in_a_list(t(flags[i].title), n) for n, i in enumerate(rec.flags[:3]) if i in flags]
+    verdict = verdict_title(flow, rec, t)
+    if owed.user.name:
+        text = t(
+            N_("Your client {client} has finished: {verdict}."),
+            client=owed.user.name,
+            verdict=verdict,
+        )
+    else:
+        text = t(N_("A client of yours has finished: {verdict}."), verdict=verdict)
     if top:
         text += "\n" + t(N_("Top red flags: {flags}"), flags=t.list(top))
     text += "\n" + t(N_("/clients shows all your clients."))

@@ -76,9 +76,18 @@ def progress(prompt: Prompt) -> str:
 
 
 def question_text(flow: Flow, prompt: Prompt, t: Translator) -> str:
+    """The question, then in full what the short buttons stand for, hints, earlier answer."""
     lines = [progress(prompt), "", f"<b>{escape(t(prompt.text))}</b>"]
     if prompt.question.help:
         lines.append(f"<i>{escape(t(prompt.question.help))}</i>")
+    if any(option.label for option in prompt.options):
+        lines.append("")
+        lines += [
+            f"• <b>{escape(t(option.button))}</b>: {escape(t(option.text))}"
+            if option.label
+            else f"• {escape(t(option.text))}"
+            for option in prompt.options
+        ]
     if prompt.kind in HINTS:
         lines.append(f"<i>{escape(t(HINTS[prompt.kind]))}</i>")
     if prompt.default is not None:
@@ -105,7 +114,7 @@ def keyboard(
     chosen = prompt.chosen if ticked is None else set(ticked)
     buttons = [
         InlineKeyboardButton(
-            (CHECK if option.id in chosen else "") + t(option.text),
+            (CHECK if option.id in chosen else "") + t(option.button),
             callback_data=(callbacks.toggle if prompt.multiple else callbacks.answer)(at, number),
         )
         for number, option in enumerate(prompt.options)
