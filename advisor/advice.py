@@ -232,8 +232,19 @@ def what_would_change(
                 abs(other.scores.get(v, 0) - decision.scores.get(v, 0))
                 for v in {*other.scores, *decision.scores}
             )
-            group = (question_id, kind, other.rule.verdict, None if kind == "set" else key)
+            # one line per question, kind and deciding rule (whose title the line shows); a
+            # number names its nearest threshold (thresholds come smallest first: keep the
+            # first `at_least` and the last `below`)
+            numeric = kind in ("at_least", "below")
+            group = (
+                question_id,
+                kind,
+                other.rule.id,
+                None if kind == "set" or numeric else key,
+            )
             earlier = found.get(group)
+            if earlier and kind == "at_least":
+                continue
             values = (*earlier.values, key) if earlier and kind == "set" else (key,)
             found[group] = Change(
                 question_id,

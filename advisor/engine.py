@@ -482,4 +482,4 @@ def _yes_no(value: Any, dont_know: bool = False) -> bool | str:
             return False
         if dont_know and word in _DONT_KNOW:
             return DONT_KNOW
-    raise InvalidAnswer("not_yes_no", value=str(value))
+    raise InvalidAnswer("not_yes_no_dont_know" if dont_know else "not_yes_no", value=str(value))

@@ -19,6 +19,7 @@ ERRORS = {
     "empty_text": N_("Please type an answer."),
     "text_too_long": N_("Please keep your answer under {limit} characters."),
     "not_yes_no": N_("Please answer yes or no."),
+    "not_yes_no_dont_know": N_("Please answer yes, no or I don't know."),
     "already_finished": N_("This conversation is finished. Start a new one to change answers."),
     "nothing_to_go_back_to": N_("This is the first question, so there is nothing to go back to."),
     "flow_changed": N_("The questions were updated meanwhile. Please answer this one again."),

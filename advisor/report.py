@@ -41,6 +41,10 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 NO_CHOICE_CHANGES = N_(
     "No single choice of yours would change it; only facts about your company would."
 )
+NO_SINGLE_CHANGE = N_(
+    "No single answer changes this verdict on its own; several of the points above would have "
+    "to change together."
+)
 
 
 @dataclass(frozen=True)
@@ -136,27 +140,25 @@ def rule_text(flow: Flow, rule: Rule, text: str, answers: Mapping[str, Any], t: 
 
 def lower_first(text: str) -> str:
     """`Going international` as it reads inside a sentence; `GDPR procedures` stays."""
+    if text.startswith(("I ", "I'", "I’")):  # English "I don't know" keeps its capital
+        return text
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         return text[0].lower() + text[1:]
     return text
 
 
 def change_text(flow: Flow, change: Change, t: Translator) -> str:
-    """`Internal owner: Yes → Outsource your customer service`, in the user's language."""
+    """`Internal owner: “Yes” instead → Outsource your customer service`, in the user's
+    language."""
     question = flow.by_id.get(change.question)
     if question is None:
         return ""
     topic = t(question.short)
     if change.kind in ("at_least", "below"):
         what = t(CHANGE_TEXTS[change.kind], topic=topic, number=t.number(change.values[0]))
-    elif change.kind == "set":
-        answers = [
-            in_a_list(answer_text(flow, question, v, t), i) for i, v in enumerate(change.values)
-        ]
-        what = t(CHANGE_TEXTS["set"], topic=topic, answer=t.list(answers, style="or"))
-    else:
-        option = answer_text(flow, question, change.values[0], t)
-        what = t(CHANGE_TEXTS[change.kind], topic=topic, answer=option)
+    else:  # each answer quoted as the option says it, capital letter and all
+        answers = [t(QUOTED, answer=answer_text(flow, question, v, t)) for v in change.values]
+        what = t(CHANGE_TEXTS[change.kind], topic=topic, answer=t.list(answers, style="or"))
     rule = _rule(flow, change.decided_by)
     title = rule.title if rule and rule.title else flow.verdicts[change.verdict].title
     return f"{what} → {t(title)}"
@@ -223,7 +225,7 @@ def _section_items(
             # a fact can be changed only by finding it out: "we do not know yet" is a choice
             fact = not question.lever and rec.answers.get(change.question) != DONT_KNOW
             items.append(Item(change_text(flow, change, t), fact=fact))
-        return items, None
+        return items, None if items else t(NO_SINGLE_CHANGE)
     if key == "kpis":
         items = [
             Item(t(flow.kpis[k].text), flow.kpis[k].sources) for k in rec.kpis if k in flow.kpis
@@ -312,7 +314,7 @@ def brief(report: Report, t: Translator) -> Report:
         if section.key == "changes":
             # what the manager can do something about; facts of the company stay in the report
             items = tuple(i for i in items if not i.fact)
-            if not items:
+            if not items and section.items:
                 note = t(NO_CHOICE_CHANGES)
         items = items if limit is None else items[:limit]
         if section.key == "flags":

@@ -111,6 +111,10 @@ def markdown(table: dict) -> str:
         ("answer_statements_per_s", "the statements of one answer, prepared, per s"),
         ("answers_per_s_1_conversation", "durable answers/s, 1 conversation"),
         ("answers_per_s_interleaved", "durable answers/s, 1,000 interleaved"),
+        ("answers_per_s_concurrent", "durable answers/s, 1,000 at once (group commit)"),
+        ("answers_per_commit", "... answers per commit"),
+        ("concurrent_answer_p50_ms", "... one answer's latency p50, ms"),
+        ("concurrent_answer_p99_ms", "... one answer's latency p99, ms"),
         ("ratio_raw_to_answers", "raw commits / durable answers"),
         ("ratio_statements_to_answers", "answer statements / durable answers"),
     ]

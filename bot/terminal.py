@@ -153,7 +153,7 @@ class TerminalChat:
         """Print what comes next; True when the conversation has ended with its summary."""
         t = self.t
         for flag in turn.tips:
-            self.say(f"⚠ {t(flag.title)}. {t(flag.instead)}")
+            self.say(f"⚠ {t(flag.title)}\n  {t(flag.instead)}")  # as the Telegram tip shows it
         if isinstance(turn, Finished):
             report = build_report(self.flow, turn.recommendation, t, date.today())
             self.say()

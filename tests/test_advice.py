@@ -115,7 +115,14 @@ RULE_CASES = {
         "provider_stage": "signed",
     },
     "signed_with_gaps": {"internal_owner": False, "provider_stage": "signed"},
-    "in_house_leads": {"inhouse_signals": ["integrated_systems", "specialist_knowledge"]},
+    "first_line_to_partner": {"inhouse_signals": ["integrated_systems", "specialist_knowledge"]},
+    "in_house_leads": {
+        "inhouse_signals": ["integrated_systems", "specialist_knowledge"],
+        "complexity": "mostly_complex",
+    },
+    "extend_keep_team": {"situation": "extend_service", "keep_facilities": True},
+    "signed_peaks": {"situation": "peaks", "provider_stage": "signed"},
+    "signed_close_call": {"inhouse_signals": ["specialist_knowledge"], "provider_stage": "signed"},
     "readiness_gaps": {"internal_owner": False},
     "no_driver": {"situation": "exploring"},
     "peaks_overflow": {"situation": "peaks"},
@@ -184,6 +191,12 @@ FLAG_TRIGGERS = {
     "contract_too_short": {"contract_length": "1_year"},
     "contract_too_short_signed": {"contract_length": "1_year", "provider_stage": "signed"},
     "contract_under_three_years": {"contract_length": "2_years"},
+    "contract_two_years_signed": {"contract_length": "2_years", "provider_stage": "signed"},
+    "standard_contract_signed": {
+        "provider_stage": "signed",
+        "selection_practices": ["mystery_calls", "compared_several", "standard_sla"],
+    },
+    "sla_you_cannot_check": {"kpis_measurable": False, "provider_stage": "negotiating"},
     "per_contact_pricing": {"pricing": "per_contact"},
     "per_minute_pricing": {"pricing": "per_minute"},
     "kpis_not_measurable": {"kpis_measurable": False},
@@ -495,7 +508,27 @@ def test_the_growth_goals_advice_lists_only_the_goals_chosen():
     item = next(
         i.text
         for i in build_report(FLOW, rec, translator("en")).section("partnership").items
-        if i.text.startswith("Your goals")
+        if i.text.startswith("What you want to achieve")
     )
     assert "going international" in item
     assert "cost" not in item.split(":")[0] and "revenue" not in item.split(":")[0].lower()
+
+
+def scenario(name):
+    data = yaml.safe_load((Path(__file__).parent / "scenarios" / f"{name}.yaml").read_text())
+    return ENGINE.run(data["answers"])[1].recommendation
+
+
+def test_each_what_if_line_leads_to_the_rule_whose_title_it_shows():
+    rec = scenario("se_municipality_peaks_secrecy")
+    situation = {c.values: c.decided_by for c in rec.changes if c.question == "situation"}
+    assert situation[("extend_service",)] == "extend_keep_team"
+    growing = next(v for v in situation if "workload_growth" in v)
+    assert "extend_service" not in growing and situation[growing] != "extend_keep_team"
+
+
+def test_a_verdict_no_single_answer_changes_says_so_instead_of_an_empty_section():
+    rec = scenario("pl_marketplace_cheapest_pilot")
+    section = build_report(FLOW, rec, translator("en")).section("changes")
+    assert section.items == ()
+    assert section.note.startswith("No single answer changes this verdict")

@@ -95,7 +95,8 @@ def test_a_new_start_does_not_share_state_with_another_conversation():
         ("monthly_contacts", "a lot", "not_a_number"),
         ("monthly_contacts", "-5", "below_minimum"),
         ("monthly_contacts", "1e12", "not_a_number"),
-        ("kpis_measurable", "perhaps", "not_yes_no"),
+        ("kpis_measurable", "perhaps", "not_yes_no_dont_know"),
+        ("internal_owner", "perhaps", "not_yes_no"),
     ],
 )
 def test_bad_input_is_a_typed_error_and_changes_nothing(state, value, code):

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 
+from advisor.i18n import translator
 from testkit.people import FLOW, PEAKS, asked, typed_lines
 
 ONE_GOAL = {
@@ -158,5 +159,11 @@ def test_plain_advisor_without_a_token_is_the_terminal_chat_with_its_options(tmp
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    assert "Asiakaspalvelun ulkoistamisen neuvoja" in result.stdout
+    assert translator("fi")(FLOW.title) in result.stdout  # the flow's title, in Finnish
     assert rows(tmp_path / "a.db", "SELECT question_id FROM answers") == [("duration",)]
+
+
+def test_a_tip_shows_the_red_flag_on_its_own_line_and_what_to_do_below_it(tmp_path):
+    one_year = typed_lines(FLOW, {**ONE_GOAL, "contract_length": "1_year"})
+    result = chat(tmp_path / "a.db", "--user", "cy", stdin="\n".join(one_year) + "\n")
+    assert "⚠ A one-year contract is too short\n  Sign for at least three years." in result.stdout
