@@ -275,10 +275,13 @@ class AdvisorService:
         return Step(stored, turn, True, migrated, self._owed(stored))
 
     def _owed(self, stored: StoredConversation) -> tuple[Owed, ...]:
-        """What this step owes: only a step that finished the conversation owes anything."""
+        """What this step owes: only a step that finished the conversation owes anything,
+        and only for that conversation (what older ones still owe goes out at start-up, or
+        when the person next writes)."""
         if stored.status != "finished":
             return ()
-        return tuple(self._store.deliveries.owed(user_id=stored.user_id))
+        deliveries = self._store.deliveries
+        return tuple(deliveries.owed(user_id=stored.user_id, conversation_id=stored.id))
 
     def _migrate(self, stored: StoredConversation) -> StoredConversation:
         migrated = self._engine.migrate(stored.conversation)

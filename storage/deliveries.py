@@ -73,8 +73,14 @@ class Deliveries:
 
     # -- the outbox --------------------------------------------------------------------------
 
-    def owed(self, user_id: int | None = None, channel: str | None = None) -> list[Owed]:
-        """What is owed and not sent yet: for one person, for one channel, or all."""
+    def owed(
+        self,
+        user_id: int | None = None,
+        channel: str | None = None,
+        conversation_id: int | None = None,
+    ) -> list[Owed]:
+        """What is owed and not sent yet: for one person, one channel, one conversation's
+        finish, or all."""
         sql = (
             "SELECT o.id AS owed_id, o.consultant_id, u.*, s.id AS summary_id, s.conversation_id,"
             " s.flow_id, s.flow_version, s.language AS summary_language, s.created_at AS "
@@ -88,6 +94,9 @@ class Deliveries:
         if channel is not None:
             sql += " AND u.channel = ?"
             params.append(channel)
+        if conversation_id is not None:
+            sql += " AND s.conversation_id = ?"
+            params.append(conversation_id)
         found = []
         for row in rows(self._file.reader().execute(sql + " ORDER BY o.id", params)):
             summary = summary_of(
