@@ -116,6 +116,14 @@ RULE_CASES = {
     },
     "signed_with_gaps": {"internal_owner": False, "provider_stage": "signed"},
     "first_line_to_partner": {"inhouse_signals": ["integrated_systems", "specialist_knowledge"]},
+    "peaks_with_ties": {
+        "situation": "peaks",
+        "inhouse_signals": ["integrated_systems", "specialist_knowledge"],
+    },
+    "map_contacts_first": {
+        "inhouse_signals": ["integrated_systems", "specialist_knowledge"],
+        "complexity": "dont_know",
+    },
     "in_house_leads": {
         "inhouse_signals": ["integrated_systems", "specialist_knowledge"],
         "complexity": "mostly_complex",
@@ -197,6 +205,13 @@ FLAG_TRIGGERS = {
         "selection_practices": ["mystery_calls", "compared_several", "standard_sla"],
     },
     "sla_you_cannot_check": {"kpis_measurable": False, "provider_stage": "negotiating"},
+    "campaign_results_you_cannot_check": {
+        **CAMPAIGN,
+        "monthly_contacts": 40000,
+        "kpis_measurable": False,
+        "provider_stage": "negotiating",
+    },
+    "per_call_outbound": {**CAMPAIGN, "monthly_contacts": 40000, "pricing": "per_contact"},
     "per_contact_pricing": {"pricing": "per_contact"},
     "per_minute_pricing": {"pricing": "per_minute"},
     "kpis_not_measurable": {"kpis_measurable": False},

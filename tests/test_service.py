@@ -33,7 +33,10 @@ def test_an_open_conversation_continues_on_a_changed_flow_with_its_answers(tmp_p
         service.answer(user, "mixed")
         # the complexity options change: "mixed" no longer exists
         newer = changed_flow(
-            tmp_path, ("      - id: mixed\n", "      - id: mixed_bag\n"), ("[mixed,", "[mixed_bag,")
+            tmp_path,
+            ("      - id: mixed\n", "      - id: mixed_bag\n"),
+            ("[mixed,", "[mixed_bag,"),
+            ("mostly_simple, mixed]", "mostly_simple, mixed_bag]"),
         )
         assert newer.version != flow.version
         step = AdvisorService(newer, store).current(user)
