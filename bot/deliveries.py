@@ -37,5 +37,9 @@ class Deliveries:
         """Everything owed and not yet sent to the people of a channel (after a restart)."""
         return self._deliveries.owed(channel=channel)
 
+    def part_sent(self, owed: Owed, parts_sent: int) -> None:
+        """Parts of an owed report sent so far (a retry goes on after them)."""
+        self._deliveries.progress(owed.id, parts_sent)
+
     def delivered(self, owed: Owed) -> None:
         self._deliveries.delivered(owed.id)

@@ -45,6 +45,6 @@ class People:
 
     def note_blocked(self, channel: str, external_id: str | int, blocked: bool) -> None:
         """The channel says a person blocked (or unblocked) the bot."""
-        user = self._store.user(channel, external_id)
-        if user.active == blocked:
+        user = self._store.find_user(channel, external_id)  # nobody new, nobody erased back
+        if user is not None and user.active == blocked:
             self._store.set_active(user.id, not blocked)

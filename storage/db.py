@@ -174,6 +174,10 @@ class Writer:
         ]
         self.gone: StorageError | None = None
         self.gone_callbacks: list[Callable[[], None]] = []
+        # called when another process (a purge, a tool) has committed since the last batch:
+        # what this process remembers of the file may be out of date
+        self.outside_change_callbacks: list[Callable[[], None]] = []
+        self._data_version: int | None = None
         self._current: _Task[Any] | None = None
         # updates marked done by their effect's transaction, until told they are handled
         self.marked: set[int] = set()
@@ -258,6 +262,7 @@ class Writer:
         the transaction was rolled back), when not in savepoints."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
+        self._notice_outside_change(conn)
         done: list[tuple[_Task[Any], Any, BaseException | None]] = []
         for task in batch:
             task.after = []
@@ -285,6 +290,15 @@ class Writer:
             finally:
                 self._current = None
         return done
+
+    def _notice_outside_change(self, conn: sqlite3.Connection) -> None:
+        """With the write lock held: has another connection committed since last time?
+        (`data_version` does not move for this connection's own commits.)"""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._data_version is not None and version != self._data_version:
+            for callback in self.outside_change_callbacks:
+                callback()
+        self._data_version = version
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the running job's transaction is committed (not if undone)."""

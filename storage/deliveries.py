@@ -82,10 +82,11 @@ class Deliveries:
         """What is owed and not sent yet: for one person, one channel, one conversation's
         finish, or all."""
         sql = (
-            "SELECT o.id AS owed_id, o.consultant_id, u.*, s.id AS summary_id, s.conversation_id,"
-            " s.flow_id, s.flow_version, s.language AS summary_language, s.created_at AS "
-            "summary_created_at, s.data FROM outbox o JOIN users u ON u.id = o.user_id "
-            "JOIN summaries s ON s.id = o.summary_id WHERE o.sent_at IS NULL"
+            "SELECT o.id AS owed_id, o.consultant_id, o.parts_sent, u.*, s.id AS summary_id,"
+            " s.conversation_id, s.flow_id, s.flow_version, s.language AS summary_language,"
+            " s.created_at AS summary_created_at, s.data FROM outbox o"
+            " JOIN users u ON u.id = o.user_id JOIN summaries s ON s.id = o.summary_id"
+            " WHERE o.sent_at IS NULL"
         )
         params: list[object] = []
         if user_id is not None:
@@ -108,8 +109,19 @@ class Deliveries:
                     "created_at": row["summary_created_at"],
                 }
             )
-            found.append(Owed(row["owed_id"], user_of(row), summary, row["consultant_id"]))
+            owed = Owed(
+                row["owed_id"], user_of(row), summary, row["consultant_id"], row["parts_sent"]
+            )
+            found.append(owed)
         return found
+
+    def progress(self, owed_id: int, parts_sent: int) -> None:
+        """One more part of an owed report is sent."""
+        self._file.write(
+            lambda conn: conn.execute(
+                "UPDATE outbox SET parts_sent = ? WHERE id = ?", (parts_sent, owed_id)
+            )
+        )
 
     def delivered(self, owed_id: int) -> None:
         self._file.write(

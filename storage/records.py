@@ -115,3 +115,4 @@ class Owed:
     user: User
     summary: Summary
     consultant_id: int | None
+    parts_sent: int = 0  # of a report: the messages (then the picture) already sent

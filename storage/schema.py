@@ -165,3 +165,11 @@ def m004_inbox_outbox(db: Database) -> None:
         not_null={"user_id", "summary_id", "created_at"},
     )
     db.table("outbox").create_index(["sent_at"])
+
+
+@migrations()
+def m005_outbox_parts(db: Database) -> None:
+    """How many parts of an owed report are sent (its messages, then its picture), so that
+    a report cut short by a failure or a crash goes on from the part after, and no part
+    arrives twice."""
+    db.table("outbox").add_column("parts_sent", int, not_null_default=0)

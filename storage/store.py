@@ -50,6 +50,8 @@ class Store:
         # each person's open conversation as last committed, so that an answer need not read
         # it back; changed only after a commit (`after_commit`), checked by every write (seq)
         self._open: dict[int, StoredConversation] = {}
+        # another process (a purge, a tool) may have changed or erased them
+        self.file.writer.outside_change_callbacks.append(self._forget)
         self.consultants = Consultants(self.file)
         self.reports = Reports(self.file)
         self.deliveries = Deliveries(self.file)

@@ -175,3 +175,33 @@ def test_after_delete_no_byte_of_the_person_is_left_in_the_file_or_its_wal(bot, 
         data = path.read_bytes() if path.exists() else b""
         for trace in (b"Zelmira", b"Quaxworth", b"73519", b"peaks", b"987654301"):
             assert trace not in data, f"{trace!r} is still in {path.name}"
+
+
+def test_an_update_twice_in_one_batch_is_handled_once(emulator, tmp_path):
+    kim = emulator.user(9501)
+    emulator.push(start_update(kim, 6_000))
+    emulator.push(start_update(kim, 6_000))  # both come in the bot's first getUpdates
+    with BotRunner(emulator, tmp_path / "bot.db"):
+        next_question(kim)
+        kim.send("/help")
+        kim.wait_for(lambda: any("/privacy" in text for text in bot_texts(kim)))
+    assert sum(text.startswith("1/") for text in bot_texts(kim)) == 1
+    assert not any("Please answer with the buttons" in text for text in bot_texts(kim))
+
+
+def test_a_report_whose_picture_fails_goes_on_from_the_picture_and_nothing_comes_twice(
+    bot, emulator, tmp_path
+):
+    una = emulator.user(9302)
+    una.send("/start")
+    walk(una, PEAKS_PATH[:-1])
+    last = next_question(una)
+    emulator.inject("sendPhoto", error_code=500, chat_id=9302)  # the scorecard, once
+    *ticks, done = PEAKS_PATH[-1][1]
+    for label in ticks:
+        press(una, last, label)
+    press(una, last, done)
+    unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+    una.wait_for(lambda: rows(tmp_path / "bot.db", unsent) == [(0,)])
+    assert sum(SAVED in text for text in bot_texts(una)) == 1  # the texts went out once
+    assert len([m for m in una.messages if m.photo]) == 1  # and the picture, once, after

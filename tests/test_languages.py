@@ -18,7 +18,7 @@ from advisor.i18n import LANGUAGES, catalog_path, translator
 from advisor.report import answer_text
 from storage import Store
 from testkit.harness import FLOW, BotRunner
-from testkit.people import PEAKS, buttons, press, walk
+from testkit.people import PEAKS, buttons, press, rows, walk
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHERS = ["sv", "nl", "fi", "pl"]
@@ -270,7 +270,8 @@ def test_a_consultants_client_list_shows_dates_as_the_language_writes_them(emula
         )
         press(client, consent, "Yes, share")
         walk(client, buttons(FLOW, PEAKS))
-        client.wait_for(lambda: any("/summary" in (m.plain_text or "") for m in client.messages))
+        unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+        client.wait_for(lambda: rows(db, unsent) == [(0,)])  # the report and the news are out
         consultant = emulator.user(3501, first_name="Anna", language_code="sv")
         consultant.send("/clients")
         listing = consultant.next_message().plain_text

@@ -144,3 +144,16 @@ def test_a_read_only_connection_is_reported_unavailable(tmp_path):
         with pytest.raises(StorageError) as caught:
             store.user("terminal", "gus")
     assert caught.value.code == "unavailable"
+
+
+def test_a_purge_by_another_process_is_noticed_before_the_next_write(tmp_path):
+    db = tmp_path / "a.db"
+    with Store(db) as bot:
+        vera = bot.user("telegram", "1", name="Vera")
+        bot.start_conversation(vera.id, ENGINE.start().conversation)
+        assert bot.open_conversation(vera.id) is not None  # remembered by the running bot
+        with Store(db) as tool:  # `advisor purge` in another process: its own connection
+            assert tool.purge("9999-12-31") == 1
+        sam = bot.user("telegram", "2", name="Sam")  # the next write notices the purge
+        assert bot.open_conversation(vera.id) is None
+        assert bot.open_conversation(sam.id) is None  # even if Sam got Vera's id back

@@ -103,6 +103,16 @@ def test_a_flood_limit_for_one_chat_pauses_that_chat_only(bot, emulator):
     ann.next_message(timeout=10)  # Ann's own message comes once her pause is over
 
 
+def test_a_flood_limit_earned_in_a_strangers_group_pauses_that_group_only(bot, emulator):
+    ann, mallory = emulator.user(8503), emulator.user(8504)
+    spam = emulator.group(-100777, "Spam", kind="supergroup")
+    emulator.inject("sendMessage", error_code=429, retry_after=5, chat_id=-100777)
+    spam.send(mallory, "/start")  # the pointer to the private chat earns the group a 429
+    emulator.wait_for(lambda: any(c.status == 429 for c in emulator.calls_to("sendMessage")))
+    ann.send("/help")
+    ann.next_message(timeout=3)  # at once, not after the group's five seconds
+
+
 # -- one person's flood ----------------------------------------------------------------------
 
 

@@ -430,3 +430,26 @@ def test_third_party_loggers_stay_quiet_unless_asked_twice():
     setup(2)
     assert logging.getLogger("fontTools").getEffectiveLevel() == logging.DEBUG
     setup(0)
+
+
+def test_telegram_failing_the_transcript_edit_shows_the_next_question_once(bot, emulator):
+    gus = emulator.user(7290)
+    gus.send("/start")
+    first = next_question(gus)
+    emulator.inject("editMessageText", error_code=500, description="Internal Server Error")
+    press(gus, first, "An ongoing customer service")
+    second = next_question(gus)
+    gus.send("/help")
+    gus.wait_for(lambda: any("/privacy" in (m.plain_text or "") for m in bot_messages(gus)))
+    asked = [m for m in bot_messages(gus) if (m.plain_text or "").startswith("2/")]
+    assert [m.message_id for m in asked] == [second.message_id]
+    assert not any("did not get through" in (m.plain_text or "") for m in bot_messages(gus))
+
+
+def test_a_text_of_spaces_only_gets_a_plain_answer_not_an_error(bot, emulator):
+    ida = emulator.user(7291)
+    ida.send("/start")
+    next_question(ida)
+    ida.send("\u3000 ")
+    reply = ida.next_message()
+    assert "went wrong" not in reply.plain_text

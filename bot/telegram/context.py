@@ -190,8 +190,8 @@ def _asks_for_help_only(update: Update) -> bool:
     message = update.message
     if message is None:
         return False
-    text = (message.text or "").split(maxsplit=1)[0] if message.text else ""
-    return not message.text or text.split("@")[0] == "/help"
+    words = (message.text or "").split(maxsplit=1)  # none for a text of spaces only
+    return not message.text or (bool(words) and words[0].split("@")[0] == "/help")
 
 
 def chat_of(update: Update) -> Chat:

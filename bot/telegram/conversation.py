@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from advisor.i18n import LANGUAGES, N_, translator
 from advisor.messages import error_text, greeting
@@ -224,8 +224,9 @@ async def _transcript(
             await query.edit_message_text(text)
         elif (message_id := context.prompts.of(chat_id, prompt.id)) is not None:
             await update.get_bot().edit_message_text(text, chat_id=chat_id, message_id=message_id)
-    except BadRequest as error:
-        # an unchanged or deleted message: the transcript is cosmetic, the answer is saved
+    except TelegramError as error:
+        # an unchanged or deleted message, or Telegram failing this one call: the transcript
+        # is cosmetic and the answer is saved, so the next question must not be shown twice
         log.debug("update %s: edit refused: %s", update.update_id, error)
 
 

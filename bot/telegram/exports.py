@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from html import escape
 
@@ -59,7 +60,8 @@ async def send_export(update: Update, context: AdvisorContext, kind: str) -> Non
     flow = context.service.flow
     rec, created = found.recommendation, found.created_at
     chat = chat_of(update)
-    await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
+    with contextlib.suppress(TelegramError):  # "uploading ..." is a courtesy, not the file
+        await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
     if kind == "md":
         data = (await in_thread(export.markdown, flow, rec, t, created)).encode("utf-8")
     else:

@@ -70,6 +70,11 @@ async def keep(
     if not updates:
         return ()
     raw = raw or {}
+    # one batch may carry an update twice: its first copy is the one that counts
+    first: dict[int, Update] = {}
+    for update in updates:
+        first.setdefault(update.update_id, update)
+    updates = list(first.values())
     # the updates as Telegram sent them, where known: re-encoding costs ten times as much
     arriving = [(u.update_id, raw.get(u.update_id) or u.to_json()) for u in updates]
     kept = asyncio.wrap_future(service.deliveries.receive(arriving))

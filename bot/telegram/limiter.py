@@ -1,9 +1,9 @@
 """Telegram's rate limits, kept without letting one chat stop the others.
 
 Messages to chats keep to an overall rate (about 30 a second for one bot). A 429 "retry
-after" for a private chat is that chat's own flood limit: only that chat waits, while
-everyone else goes on. A 429 for anything else (a group, a call without a chat) pauses
-every call, as Telegram asks.
+after" for a call to a chat (private or a group) is that chat's own flood limit: only
+that chat waits, while everyone else goes on, so a stranger flooding the bot in a group of
+their own cannot pause everyone. A 429 for a call without a chat pauses every call.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ class FairRateLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> Result:
         chat = data.get("chat_id")
-        private = _private_chat(chat)
+        target = _chat(chat)
         for attempt in range((rate_limit_args or self._max_retries) + 1):
-            await self._wait(private)
+            await self._wait(target)
             try:
                 if chat is None:
                     return await callback(*args, **kwargs)
@@ -57,16 +57,17 @@ class FairRateLimiter(BaseRateLimiter[int]):
                 if attempt == (rate_limit_args or self._max_retries):
                     raise
                 pause = _seconds(error) + 0.1
-                log.info("%s: retry after %.1f s (%s)", endpoint, pause, private or "all chats")
+                log.info("%s: retry after %.1f s (%s)", endpoint, pause, target or "all chats")
                 until = asyncio.get_running_loop().time() + pause
-                self._paused[private] = max(self._paused.get(private, 0.0), until)
+                self._paused[target] = max(self._paused.get(target, 0.0), until)
         raise AssertionError("unreachable")
 
     async def _wait(self, chat: int | None) -> None:
         """Until neither everyone nor this chat is paused."""
         loop = asyncio.get_running_loop()
         while True:
-            until = max(self._paused.get(None, 0.0), self._paused.get(chat, 0.0) if chat else 0.0)
+            own = self._paused.get(chat, 0.0) if chat is not None else 0.0
+            until = max(self._paused.get(None, 0.0), own)
             if until <= loop.time():
                 if chat is not None:
                     self._paused.pop(chat, None)  # so the table holds paused chats only
@@ -74,13 +75,12 @@ class FairRateLimiter(BaseRateLimiter[int]):
             await asyncio.sleep(until - loop.time())
 
 
-def _private_chat(chat: object) -> int | None:
-    """The id of a private chat (a positive number), else None."""
+def _chat(chat: object) -> int | None:
+    """The numeric id of the chat a call goes to (groups are negative), else None."""
     try:
-        number = int(chat)  # type: ignore[call-overload]
+        return int(chat)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
-    return number if number > 0 else None
 
 
 def _seconds(error: RetryAfter) -> float:

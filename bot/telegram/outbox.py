@@ -9,11 +9,13 @@ so a process killed in between sends it at the next start instead of losing it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date
+from functools import partial
 from html import escape
 
 from telegram import Bot
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, TelegramError, TimedOut
 
 from advisor.i18n import N_, Translator, translator
 from advisor.picture import SCORECARD, scorecard_png
@@ -33,7 +35,8 @@ async def deliver(bot: Bot, service: AdvisorService, owed: Owed) -> None:
         if owed.consultant_id is None:
             t = translator(service.people.language_for(owed.user, owed.summary.language))
             chat_id = int(owed.user.external_id)
-            await send_report(bot, chat_id, service, owed.summary.recommendation, t)
+            rec = owed.summary.recommendation
+            await send_report(bot, chat_id, service, rec, t, owed=owed)
         else:
             await _news(bot, service, owed)
     except Forbidden as error:
@@ -68,19 +71,44 @@ async def deliver_all(bot: Bot, service: AdvisorService) -> None:
 
 
 async def send_report(
-    bot: Bot, chat_id: int, service: AdvisorService, rec: Recommendation, t: Translator
+    bot: Bot,
+    chat_id: int,
+    service: AdvisorService,
+    rec: Recommendation,
+    t: Translator,
+    owed: Owed | None = None,
 ) -> None:
     """The brief recommendation (at most two messages), the export buttons on the last,
-    then the scorecard picture."""
+    then the scorecard picture.
+
+    For an owed report each part sent is recorded, so that a retry after a failure or a
+    crash goes on from the next part and no part arrives twice; a part whose answer timed
+    out counts as sent (Telegram has most likely delivered it)."""
     report = build_report(service.flow, rec, t, date.today())
     messages = render.report_messages(report, t)
-    for index, text in enumerate(messages):
-        last = index == len(messages) - 1
-        markup = render.export_keyboard(t) if last else None
-        await bot.send_message(chat_id, text, reply_markup=markup)
-    if report.scorecard:  # where you stand at a glance; none when the work stays in-house
-        picture = await in_thread(scorecard_png, report, t)
-        await bot.send_photo(chat_id, picture, caption=escape(t(SCORECARD)))
+    # where you stand at a glance; none when the work stays in-house. Drawn before the
+    # first part goes out, so that drawing cannot cut the report short.
+    picture = await in_thread(scorecard_png, report, t) if report.scorecard else None
+    parts: list[Callable[[], Awaitable[object]]] = [
+        partial(
+            bot.send_message,
+            chat_id,
+            text,
+            reply_markup=render.export_keyboard(t) if index == len(messages) - 1 else None,
+        )
+        for index, text in enumerate(messages)
+    ]
+    if picture is not None:
+        parts.append(partial(bot.send_photo, chat_id, picture, caption=escape(t(SCORECARD))))
+    done = owed.parts_sent if owed is not None else 0
+    for part in parts[done:]:
+        try:
+            await part()
+        except TimedOut as error:
+            log.warning("a report part to %s timed out; counted as sent: %s", chat_id, error)
+        done += 1
+        if owed is not None and done < len(parts):
+            await in_writer(service, service.deliveries.part_sent, owed, done)
 
 
 async def _news(bot: Bot, service: AdvisorService, owed: Owed) -> None:
