@@ -36,7 +36,10 @@ def parse_number(text: str, locale: str = "en", *, whole: bool = False) -> int |
     group = "" if group.isspace() or group in "\u00a0\u202f" else group
     other = "," if decimal == "." else "."
     if group and group in text:
-        # a group separator must separate groups of three digits
+        # a group separator must separate groups of three digits, and come before the
+        # decimals: "12.000,00" in English is not twelve (nor anything else for sure)
+        if group in text.partition(decimal)[2]:
+            return None
         head, *tail = text.lstrip("+-").split(decimal)[0].split(group)
         if not head or any(len(part) != 3 for part in tail):
             return None

@@ -38,6 +38,13 @@ BRIEF_SECTIONS = ("reasons", "changes", "flags", "next_steps")
 # the bidi embeddings, overrides and isolates, which the PDF and Markdown drop from every
 # text: one typed into an answer would turn around the text after it, not only its own
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def without_bidi(text: str) -> str:
+    """A name as it may be shown among other text: no bidi controls to turn that around."""
+    return "".join(char for char in text if char not in BIDI_CONTROLS)
+
+
 NO_CHOICE_CHANGES = N_(
     "No single choice of yours would change it; only facts about your company would."
 )

@@ -767,11 +767,16 @@ class BotApiEmulator:
         with self._cond:
             return list(self._pending)
 
-    def post_raw_webhook(self, body: JSON, secret: str | None = None, timeout: float = 10) -> int:
-        """POST ``body`` to the webhook set by the bot, with that secret header (or none), and
-        return the HTTP status. Blocking: from async code use :meth:`apost_raw_webhook`."""
+    def post_raw_webhook(
+        self, body: JSON | bytes, secret: str | None = None, timeout: float = 10
+    ) -> int:
+        """POST ``body`` (JSON, or bytes as they are) to the webhook set by the bot, with that
+        secret header (or none), and return the HTTP status. Blocking: from async code use
+        :meth:`apost_raw_webhook`."""
         url, headers = self._raw_webhook_target(secret)
         with httpx.Client(timeout=timeout) as client:
+            if isinstance(body, bytes):
+                return client.post(url, content=body, headers=headers).status_code
             return client.post(url, json=body, headers=headers).status_code
 
     async def apost_raw_webhook(

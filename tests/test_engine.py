@@ -124,6 +124,10 @@ def test_numbers_are_read_the_way_people_type_them(typed):
         ("12,000", "en", 12000),
         ("1,2,3", "en", None),
         ("abc", "pl", None),
+        ("12.000,00", "en", None),  # the other custom's twelve thousand: never a quiet 12
+        ("5.000,00", "en", None),
+        ("12,000.00", "nl", None),
+        ("12,000.50", "en", 12000.5),
     ],
 )
 def test_numbers_are_parsed_per_locale(text, locale, number):

@@ -205,3 +205,22 @@ def test_a_report_whose_picture_fails_goes_on_from_the_picture_and_nothing_comes
     una.wait_for(lambda: rows(tmp_path / "bot.db", unsent) == [(0,)])
     assert sum(SAVED in text for text in bot_texts(una)) == 1  # the texts went out once
     assert len([m for m in una.messages if m.photo]) == 1  # and the picture, once, after
+
+
+def test_an_update_the_library_cannot_read_is_skipped_and_the_others_answered(bot, emulator):
+    mallory, alice = emulator.user(9601), emulator.user(9602)
+    # a poll as an older self-hosted Bot API server sends it, without fields PTB 22 requires
+    poll = {"id": "1", "question": "q", "options": [], "total_voter_count": 0}
+    emulator.push(
+        {
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": mallory.chat_json(),
+                "from": mallory.as_json(),
+                "poll": poll,
+            }
+        }
+    )
+    alice.send("/start")
+    assert next_question(alice).plain_text.startswith("1/")

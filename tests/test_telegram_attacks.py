@@ -77,6 +77,21 @@ def test_the_consultant_hears_of_a_finish_even_if_the_clients_picture_fails(emul
         consultant.wait_for(lambda: "has finished" in texts(consultant))
 
 
+def test_a_clients_name_cannot_turn_the_consultants_messages_around(emulator, tmp_path):
+    db = tmp_path / "bot.db"
+    with Store(db) as store:
+        anna = store.consultants.add("Anna Consult", telegram_id=8213)
+    with BotRunner(emulator, db):
+        consultant = emulator.user(8213, first_name="Anna")
+        consultant.send("/mylink")
+        consultant.next_message()
+        finish_through(emulator.user(8214, first_name="Eve\u202eevil"), anna.code)
+        consultant.wait_for(lambda: "has finished" in texts(consultant))
+        consultant.send("/clients")
+        consultant.wait_for(lambda: texts(consultant).count("Eveevil") >= 2)
+    assert "\u202e" not in texts(consultant)
+
+
 # -- a slow Telegram ---------------------------------------------------------------------------
 
 

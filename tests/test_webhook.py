@@ -260,6 +260,11 @@ def test_an_update_delivered_twice_is_handled_once_and_a_malformed_one_refused(s
     assert len(questions) == 1
     for body in (None, 1, [], "x", {"update_id": "x"}, {"update_id": 5, "message": "x"}):
         assert emulator.post_raw_webhook(body, secret=SECRET) == 400
+    too_large = {**update, "update_id": 2**70}  # would fail every write it makes
+    beyond_the_calendar = {**update, "update_id": 77_002}
+    beyond_the_calendar["message"] = {**update["message"], "date": 10**20}
+    for body in (too_large, beyond_the_calendar, b"\xff\xfe{}", b"[" * 100_000 + b"]" * 100_000):
+        assert emulator.post_raw_webhook(body, secret=SECRET) == 400
 
 
 # -- the listener, in-process ---------------------------------------------------------------

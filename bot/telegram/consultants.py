@@ -15,6 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from advisor.i18n import LANGUAGES, N_
+from advisor.report import without_bidi
 
 from ..consulting import share_link
 from ..service import Consultant
@@ -190,7 +191,7 @@ async def clients(update: Update, context: AdvisorContext) -> None:
     heading = t.plural("{n} client", "{n} clients", len(found))
     lines = [f"<b>{escape(heading)}</b>"]
     for client in found:
-        parts = [escape(client.name or "—"), escape(t(STATUS[client.status]))]
+        parts = [escape(without_bidi(client.name or "—")), escape(t(STATUS[client.status]))]
         if client.verdict:
             parts.append(escape(t(flow.verdicts[client.verdict].title)))
         if client.finished_at:

@@ -46,15 +46,30 @@ class InboxBot(ExtBot[None]):
         self, offset: int | None = None, **kwargs: Any
     ) -> tuple[Update, ...]:
         while True:
-            updates = await super().get_updates(offset, **kwargs)
+            try:
+                updates = await super().get_updates(offset, **kwargs)
+            except (TypeError, KeyError, ValueError, AttributeError):
+                # one update python-telegram-bot cannot read would stop polling for everyone
+                updates = self._readable()
             try:
                 fresh = await keep(self._service, updates, self._received)
             except StorageError:  # the file is gone: not acknowledged, the process stops
                 return ()
-            if fresh or not updates:
+            if fresh or not self._received:
                 return fresh
-            # only repeats (sent again after a crash): acknowledge them and ask again
-            offset = updates[-1].update_id + 1
+            # only repeats (sent again after a crash) or unreadable: acknowledge, ask again
+            offset = max(self._received) + 1
+
+    def _readable(self) -> tuple[Update, ...]:
+        """The updates of the last getUpdates that can be read, each on its own; the others
+        are logged once and acknowledged with the rest."""
+        readable = []
+        for update_id, body in self._received.items():
+            try:
+                readable.append(Update.de_json(json.loads(body), self))
+            except (TypeError, KeyError, ValueError, AttributeError) as error:
+                log.error("update %s cannot be read and is skipped: %r", update_id, error)
+        return tuple(readable)
 
 
 async def keep(

@@ -19,7 +19,7 @@ from telegram.error import Forbidden, TelegramError, TimedOut
 
 from advisor.i18n import N_, Translator, translator
 from advisor.picture import SCORECARD, scorecard_png
-from advisor.report import build_report, in_a_list, verdict_title
+from advisor.report import build_report, in_a_list, verdict_title, without_bidi
 
 from ..service import AdvisorService, Owed, Recommendation
 from . import render
@@ -128,7 +128,7 @@ async def _news(bot: Bot, service: AdvisorService, owed: Owed) -> None:
     if owed.user.name:
         text = t(
             N_("Your client {client} has finished: {verdict}."),
-            client=owed.user.name,
+            client=without_bidi(owed.user.name),
             verdict=verdict,
         )
     else:

@@ -74,10 +74,11 @@ class TelegramWebhook(RequestHandler):
     async def post(self) -> None:
         try:
             data = json.loads(self.body)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            if not isinstance(data, dict) or not 0 <= _as_int(data.get("update_id")) < 2**63:
                 raise ValueError("not an update")
             update = Update.de_json(data, self.bot_app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        # not UTF-8, nested too deep, a date beyond the calendar: a bad body, not our failure
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError):
             self.refuse(400)
             return
         try:  # kept in the inbox before Telegram hears 200; a repeat is not handed on
@@ -171,3 +172,8 @@ async def serve(
             await server.close_all_connections()
             refusals.report()
             await application.stop()
+
+
+def _as_int(value: object) -> int:
+    """An update id as Telegram sends it (an int), else -1."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
