@@ -224,3 +224,21 @@ def test_an_update_the_library_cannot_read_is_skipped_and_the_others_answered(bo
     )
     alice.send("/start")
     assert next_question(alice).plain_text.startswith("1/")
+
+
+def test_a_newcomer_during_a_long_lock_is_told_once_that_the_advisor_is_busy(emulator, tmp_path):
+    db = tmp_path / "bot.db"
+    with BotRunner(emulator, db, busy_timeout=0.2):  # a write gives up on a lock after 0.2 s
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            newcomer = emulator.user(9403)
+            newcomer.send("/start")
+            newcomer.wait_for(lambda: any("busy" in text for text in bot_texts(newcomer)))
+            newcomer.send("/help")  # answered without a write: everything before it is out
+            newcomer.wait_for(lambda: any("/privacy" in text for text in bot_texts(newcomer)))
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+    assert not any("went wrong" in text for text in bot_texts(newcomer))
+    assert sum("busy" in text for text in bot_texts(newcomer)) == 1

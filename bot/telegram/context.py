@@ -24,12 +24,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from telegram import CallbackQuery, Chat, Update
 from telegram import User as TelegramUser
+from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
 from advisor.i18n import DEFAULT_LANGUAGE, Translator, translator
+from advisor.messages import error_text
 
-from ..service import HANDLING, AdvisorService, User
+from ..service import HANDLING, AdvisorService, StorageError, User
 
 log = logging.getLogger(__name__)
 PROMPT_CACHE = 10_000  # chats whose last question message id is remembered (cosmetic only)
@@ -168,14 +170,23 @@ async def resolve(update: Update, context: AdvisorContext, *, read_only: bool = 
         return
     person = people.find("telegram", tg_user.id)
     if not (read_only or _asks_for_help_only(update)) and _outdated(person, tg_user):
-        person = await in_writer(
-            context.service,
-            people.person,
-            "telegram",
-            tg_user.id,
-            name=tg_user.full_name,
-            language_tag=tg_user.language_code,
-        )
+        try:
+            person = await in_writer(
+                context.service,
+                people.person,
+                "telegram",
+                tg_user.id,
+                name=tg_user.full_name,
+                language_tag=tg_user.language_code,
+            )
+        except StorageError as error:
+            if person is None:  # a newcomer cannot be served without a row: say so, once
+                t = translator(people.language_for(None, tg_user.language_code))
+                chat = update.effective_chat
+                if chat is not None and chat.type == ChatType.PRIVATE:
+                    await say(update, error_text(error.code, t))
+                raise ApplicationHandlerStop from error
+            # a known person whose new name or unblocking could not be saved: go on as known
     context.person = person
     context.t = translator(people.language_for(person, tg_user.language_code))
     HANDLING.set(update.update_id)
