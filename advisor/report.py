@@ -92,9 +92,7 @@ class Report:
 def in_a_list(text: str, position: int) -> str:
     """An option's text as an item of a running list: after the first, without its capital
     letter ("Lower cost and a better customer experience"), unless it is an acronym (GDPR)."""
-    if position and len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        return text[0].lower() + text[1:]
-    return text
+    return lower_first(text) if position else text
 
 
 def answer_text(flow: Flow, question: Question, value: Any, t: Translator) -> str:

@@ -64,14 +64,24 @@ def test_a_client_named_with_html_does_not_keep_back_the_consultants_reports(emu
     assert "Cleo <3 & <b>" in captions and "Dan" in captions
 
 
+def registered_consultant(db, telegram_id: int):
+    with Store(db) as store:
+        return store.consultants.add("Anna Consult", telegram_id=telegram_id)
+
+
+def consultant_who_wrote(emulator, telegram_id: int):
+    """The consultant has written to the bot once, so Telegram lets it write to them."""
+    consultant = emulator.user(telegram_id, first_name="Anna")
+    consultant.send("/mylink")
+    consultant.next_message()
+    return consultant
+
+
 def test_the_consultant_hears_of_a_finish_even_if_the_clients_picture_fails(emulator, tmp_path):
     db = tmp_path / "bot.db"
-    with Store(db) as store:
-        anna = store.consultants.add("Anna Consult", telegram_id=8211)
+    anna = registered_consultant(db, 8211)
     with BotRunner(emulator, db):
-        consultant = emulator.user(8211, first_name="Anna")
-        consultant.send("/mylink")  # the consultant has written to the bot once
-        consultant.next_message()
+        consultant = consultant_who_wrote(emulator, 8211)
         emulator.inject("sendPhoto", error_code=500, chat_id=8212)
         finish_through(emulator.user(8212, first_name="Eve"), anna.code)
         consultant.wait_for(lambda: "has finished" in texts(consultant))
@@ -79,12 +89,9 @@ def test_the_consultant_hears_of_a_finish_even_if_the_clients_picture_fails(emul
 
 def test_a_clients_name_cannot_turn_the_consultants_messages_around(emulator, tmp_path):
     db = tmp_path / "bot.db"
-    with Store(db) as store:
-        anna = store.consultants.add("Anna Consult", telegram_id=8213)
+    anna = registered_consultant(db, 8213)
     with BotRunner(emulator, db):
-        consultant = emulator.user(8213, first_name="Anna")
-        consultant.send("/mylink")
-        consultant.next_message()
+        consultant = consultant_who_wrote(emulator, 8213)
         finish_through(emulator.user(8214, first_name="Eve\u202eevil"), anna.code)
         consultant.wait_for(lambda: "has finished" in texts(consultant))
         consultant.send("/clients")
